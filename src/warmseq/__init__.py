@@ -1,0 +1,1 @@
+"""warmseq: warm-started encoder-decoder models."""
