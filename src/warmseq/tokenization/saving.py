@@ -1,0 +1,78 @@
+"""Writing a tokenizer folder that both warmseq and the peer library load."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tokenizers import models
+
+from .files import (
+    SPECIAL_TOKENS_MAP,
+    TOKENIZER_CONFIG,
+    TOKENIZER_JSON,
+    WORDPIECE_VOCAB,
+    write_atomically,
+)
+
+if TYPE_CHECKING:
+    from .tokenizer import Tokenizer
+
+
+def save_tokenizer(tokenizer: Tokenizer, folder: Path) -> tuple[str, ...]:
+    """Writes every file atomically (temporary file, then rename) and returns their paths."""
+    if folder.exists() and not folder.is_dir():
+        raise NotADirectoryError(f"save_pretrained: '{folder}' is a file; pass a folder path")
+    folder.mkdir(parents=True, exist_ok=True)
+    written = [
+        _write(folder / TOKENIZER_JSON, tokenizer.backend.to_str(pretty=True)),
+        _write(folder / TOKENIZER_CONFIG, _to_json(tokenizer_config(tokenizer))),
+        _write(folder / SPECIAL_TOKENS_MAP, _to_json(tokenizer.special_tokens_map)),
+    ]
+    return tuple(written + _write_vocabulary(tokenizer, folder))
+
+
+def tokenizer_config(tokenizer: Tokenizer) -> dict[str, Any]:
+    """The tokenizer_config.json fields describing `tokenizer`."""
+    from .tokenizer import UNLIMITED_LENGTH
+
+    config: dict[str, Any] = {"tokenizer_class": tokenizer.saved_class_name}
+    config.update(tokenizer.special_tokens_map)
+    config.update(tokenizer.options)
+    if tokenizer.model_max_length < UNLIMITED_LENGTH:
+        config["model_max_length"] = tokenizer.model_max_length
+    config["padding_side"] = tokenizer.padding_side
+    config["truncation_side"] = tokenizer.truncation_side
+    config["clean_up_tokenization_spaces"] = tokenizer.clean_up_tokenization_spaces
+    return config
+
+
+def _write_vocabulary(tokenizer: Tokenizer, folder: Path) -> list[str]:
+    """vocab.txt for WordPiece, vocab.json + merges.txt for BPE, so vocabulary-file loaders work too."""
+    model = tokenizer.backend.model
+    if isinstance(model, models.WordPiece):
+        vocab = tokenizer.get_vocab()
+        by_id = sorted(vocab, key=vocab.__getitem__)
+        if [vocab[token] for token in by_id] != list(range(len(by_id))):
+            raise ValueError(f"save_pretrained: the WordPiece ids have gaps; cannot write {WORDPIECE_VOCAB}")
+        return [_write(folder / WORDPIECE_VOCAB, "".join(token + "\n" for token in by_id))]
+    if isinstance(model, models.BPE):
+        with tempfile.TemporaryDirectory(dir=folder, prefix=".bpe-") as staging:
+            staged = model.save(staging)
+            targets = [folder / Path(path).name for path in staged]
+            for path, target in zip(staged, targets, strict=True):
+                os.replace(path, target)
+        return [str(target) for target in targets]
+    return []
+
+
+def _write(path: Path, text: str) -> str:
+    write_atomically(path, text)
+    return str(path)
+
+
+def _to_json(value: dict[str, Any]) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False) + "\n"
