@@ -1,0 +1,138 @@
+"""Score a saved checkpoint on a data file: predictions JSONL plus a scores JSON."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .metrics import rouge, sacrebleu_score
+from .model_loading import load_checkpoint_tokenizers, model_class, position_limit, resolve_special_ids
+from .records import read_text_pairs
+from .state import GENERATION_CONFIG, TRAINER_STATE
+from .tokenized import tokenize_pairs
+from .validation import generate_texts
+
+DEFAULT_MAX_NEW_TOKENS = 64
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    """Scores (ROUGE-1/2/L in percent, BLEU if asked) and where the files went."""
+
+    scores: dict[str, float]
+    predictions_path: Path
+    scores_path: Path
+    count: int
+
+
+def read_json_if_present(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def saved_source_length(checkpoint: Path, model: Any) -> int:
+    trained_with = read_json_if_present(checkpoint / TRAINER_STATE).get("config", {})
+    limit = position_limit(getattr(model.config, "encoder", None)) or 512
+    return min(int(trained_with.get("max_source_length", limit)), limit)
+
+
+def evaluate(
+    checkpoint_dir: str | Path,
+    data_path: str | Path,
+    source_field: str = "text",
+    target_field: str = "summary",
+    output_dir: str | Path | None = None,
+    num_beams: int | None = None,
+    max_new_tokens: int | None = None,
+    batch_size: int = 16,
+    max_examples: int | None = None,
+    max_source_length: int | None = None,
+    with_bleu: bool = False,
+    device: str | None = None,
+) -> EvalResult:
+    """Generate for every source in `data_path` with the checkpoint's generation config (or the
+    given overrides) and score against the targets.
+
+    Writes `predictions-<data stem>.jsonl` (source, reference, prediction per line) and
+    `scores-<data stem>.json` into `output_dir` (default: the checkpoint folder).
+    """
+    checkpoint = Path(checkpoint_dir)
+    if not (checkpoint / "config.json").is_file():
+        raise FileNotFoundError(
+            f"checkpoint {checkpoint}: config.json is missing; expected a saved model folder"
+        )
+    torch_device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    model = model_class().from_pretrained(str(checkpoint)).to(torch_device)
+    model.eval()
+    source_tokenizer, target_tokenizer = load_checkpoint_tokenizers(checkpoint)
+    generation = read_json_if_present(checkpoint / GENERATION_CONFIG)
+    beams = num_beams if num_beams is not None else int(generation.get("num_beams", 1))
+    new_tokens = (
+        max_new_tokens
+        if max_new_tokens is not None
+        else int(generation.get("max_new_tokens", DEFAULT_MAX_NEW_TOKENS))
+    )
+    texts = read_text_pairs(data_path, source_field, target_field)
+    if max_examples is not None:
+        texts = type(texts)(texts.path, texts.sources[:max_examples], texts.targets[:max_examples])
+    source_length = max_source_length or saved_source_length(checkpoint, model)
+    ids = resolve_special_ids(
+        source_tokenizer,
+        target_tokenizer,
+        getattr(model.config, "decoder_start_token_id", None),
+        getattr(model.config, "eos_token_id", None),
+        getattr(model.config, "pad_token_id", None),
+    )
+    tokens = tokenize_pairs(texts, source_tokenizer, target_tokenizer, source_length, 2, ids.eos)
+    indices = list(range(len(texts)))
+    predictions = generate_texts(
+        model, tokens, indices, target_tokenizer, batch_size, ids.source_pad, torch_device, beams, new_tokens
+    )
+    ordered = [predictions[i] for i in indices]
+    scores = rouge(ordered, texts.targets)
+    if with_bleu:
+        scores["bleu"] = sacrebleu_score(ordered, texts.targets)
+    return write_results(
+        checkpoint,
+        Path(output_dir) if output_dir else checkpoint,
+        Path(data_path),
+        texts.sources,
+        texts.targets,
+        ordered,
+        scores,
+        beams,
+        new_tokens,
+    )
+
+
+def write_results(
+    checkpoint: Path,
+    output_dir: Path,
+    data_path: Path,
+    sources: list[str],
+    references: list[str],
+    predictions: list[str],
+    scores: dict[str, float],
+    num_beams: int,
+    max_new_tokens: int,
+) -> EvalResult:
+    output_dir.mkdir(parents=True, exist_ok=True)
+    predictions_path = output_dir / f"predictions-{data_path.stem}.jsonl"
+    with predictions_path.open("w", encoding="utf-8") as handle:
+        for source, reference, prediction in zip(sources, references, predictions, strict=True):
+            line = {"source": source, "reference": reference, "prediction": prediction}
+            handle.write(json.dumps(line, ensure_ascii=False) + "\n")
+    scores_path = output_dir / f"scores-{data_path.stem}.json"
+    summary = {
+        **scores,
+        "count": len(predictions),
+        "checkpoint": str(checkpoint),
+        "data": str(data_path),
+        "num_beams": num_beams,
+        "max_new_tokens": max_new_tokens,
+    }
+    scores_path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    return EvalResult(scores, predictions_path, scores_path, len(predictions))

@@ -1,0 +1,153 @@
+"""Build the model and tokenizers a run trains, and settle its special token ids."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .config import TrainConfig
+from .state import DECODER_TOKENIZER_DIR
+
+logger = logging.getLogger(__name__)
+
+
+def model_class() -> Any:
+    """warmseq's EncoderDecoderModel (imported late: the training package loads without the model)."""
+    from warmseq import EncoderDecoderModel
+
+    return EncoderDecoderModel
+
+
+def tokenizer_class() -> Any:
+    from warmseq.tokenization import AutoTokenizer
+
+    return AutoTokenizer
+
+
+@dataclass(frozen=True)
+class SpecialIds:
+    """decoder_start: first decoder input; eos: appended to every label; pad: decoder padding;
+    source_pad: encoder padding."""
+
+    decoder_start: int
+    eos: int
+    pad: int
+    source_pad: int
+
+
+def first_set(*values: int | None) -> int | None:
+    return next((value for value in values if value is not None), None)
+
+
+def resolve_special_ids(
+    source_tokenizer: Any,
+    target_tokenizer: Any,
+    decoder_start: int | None = None,
+    eos: int | None = None,
+    pad: int | None = None,
+) -> SpecialIds:
+    """Given ids win; else a BERT-like decoder tokenizer gives [CLS]/[SEP]/[PAD], a GPT-2-like one bos/eos."""
+    decoder_start = first_set(
+        decoder_start,
+        getattr(target_tokenizer, "cls_token_id", None),
+        getattr(target_tokenizer, "bos_token_id", None),
+    )
+    eos = first_set(
+        eos, getattr(target_tokenizer, "sep_token_id", None), getattr(target_tokenizer, "eos_token_id", None)
+    )
+    if decoder_start is None:
+        raise ValueError(
+            "the decoder tokenizer has neither cls_token_id nor bos_token_id; pass --decoder-start-token-id"
+        )
+    if eos is None:
+        raise ValueError(
+            "the decoder tokenizer has neither sep_token_id nor eos_token_id; pass --eos-token-id"
+        )
+    pad = first_set(pad, getattr(target_tokenizer, "pad_token_id", None), eos)
+    source_pad = first_set(
+        getattr(source_tokenizer, "pad_token_id", None), getattr(source_tokenizer, "eos_token_id", None), 0
+    )
+    return SpecialIds(decoder_start, eos, pad, source_pad)  # type: ignore[arg-type]
+
+
+def load_tokenizers(encoder_path: str, decoder_path: str) -> tuple[Any, Any]:
+    """(source tokenizer, target tokenizer); one shared object when both paths are the same."""
+    auto = tokenizer_class()
+    source = auto.from_pretrained(encoder_path)
+    if Path(encoder_path).resolve() == Path(decoder_path).resolve():
+        return source, source
+    return source, auto.from_pretrained(decoder_path)
+
+
+def load_checkpoint_tokenizers(checkpoint: Path) -> tuple[Any, Any]:
+    target_dir = checkpoint / DECODER_TOKENIZER_DIR
+    return load_tokenizers(str(checkpoint), str(target_dir if target_dir.is_dir() else checkpoint))
+
+
+def apply_special_ids(model: Any, ids: SpecialIds) -> None:
+    """Write the ids into the model config and, where the model has one, its generation config."""
+    for target in (model.config, getattr(model, "generation_config", None)):
+        if target is None:
+            continue
+        target.decoder_start_token_id = ids.decoder_start
+        target.eos_token_id = ids.eos
+        target.pad_token_id = ids.pad
+
+
+def build_model(config: TrainConfig, checkpoint: Path | None) -> Any:
+    """The checkpoint's model when resuming, else the warm-started `config.encoder` + `config.decoder`."""
+    cls = model_class()
+    if checkpoint is not None:
+        model = cls.from_pretrained(str(checkpoint))
+    elif config.tie_encoder_decoder:
+        model = cls.from_encoder_decoder_pretrained(config.encoder, config.decoder, tie_encoder_decoder=True)
+    else:
+        model = cls.from_encoder_decoder_pretrained(config.encoder, config.decoder)
+    if config.gradient_checkpointing:
+        model.gradient_checkpointing_enable()
+    return model
+
+
+def position_limit(sub_config: Any) -> int | None:
+    for name in ("max_position_embeddings", "n_positions"):
+        value = getattr(sub_config, name, None)
+        if isinstance(value, int) and value > 0:
+            return value
+    return None
+
+
+def capped_lengths(config: TrainConfig, model: Any) -> tuple[int, int]:
+    """Source and target lengths, cut to what the encoder's and decoder's position tables hold."""
+    source_length, target_length = config.max_source_length, config.max_target_length
+    encoder_limit = position_limit(getattr(model.config, "encoder", None))
+    decoder_limit = position_limit(getattr(model.config, "decoder", None))
+    if encoder_limit is not None and source_length > encoder_limit:
+        logger.info(
+            "--max-source-length %d exceeds the encoder's %d positions; using %d",
+            source_length,
+            encoder_limit,
+            encoder_limit,
+        )
+        source_length = encoder_limit
+    if decoder_limit is not None and target_length > decoder_limit:
+        logger.info(
+            "--max-target-length %d exceeds the decoder's %d positions; using %d",
+            target_length,
+            decoder_limit,
+            decoder_limit,
+        )
+        target_length = decoder_limit
+    return source_length, target_length
+
+
+def generation_settings(ids: SpecialIds, config: TrainConfig) -> dict[str, Any]:
+    """generation_config.json contents for a checkpoint whose model wrote none."""
+    return {
+        "decoder_start_token_id": ids.decoder_start,
+        "eos_token_id": ids.eos,
+        "pad_token_id": ids.pad,
+        "num_beams": config.eval_num_beams,
+        "max_new_tokens": config.eval_max_new_tokens,
+    }

@@ -1,0 +1,189 @@
+"""Assemble a run: device, folder, tokenizers, data, model, optimizer, and resumed state."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .batching import LengthBatcher
+from .config import TrainConfig
+from .distributed import RankInfo, broadcast_flag, gather_tensors
+from .model_loading import (
+    SpecialIds,
+    apply_special_ids,
+    build_model,
+    capped_lengths,
+    load_checkpoint_tokenizers,
+    load_tokenizers,
+    resolve_special_ids,
+)
+from .records import read_text_pairs
+from .run_folder import prepare_run_folder
+from .schedule import LearningRateSchedule, build_optimizer
+from .state import TrainerState, latest_checkpoint, read_trainer_state, remove_unfinished_saves
+from .state_files import load_optimizer_state, load_rng_state, restore_rng_state, rng_state
+from .tokenized import tokenize_pairs
+from .validation import ValidationSet
+
+logger = logging.getLogger(__name__)
+
+AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+@dataclass
+class TrainingRun:
+    """Everything the step loop works on. `model` is the bare model; `trained` may be its DDP wrapper."""
+
+    config: TrainConfig
+    rank_info: RankInfo
+    device: torch.device
+    model: Any
+    trained: torch.nn.Module
+    optimizer: torch.optim.AdamW
+    schedule: LearningRateSchedule
+    batcher: LengthBatcher
+    validation: ValidationSet | None
+    tokenizers: tuple[Any, Any]
+    special_ids: SpecialIds
+    state: TrainerState
+    autocast: Callable[[], AbstractContextManager[object]]
+    scaler: torch.amp.GradScaler | None
+    resumed_from: Path | None
+
+    def rng_states(self) -> list[torch.Tensor]:
+        return gather_tensors(rng_state(self.device), self.rank_info)
+
+
+def resolve_device(config: TrainConfig, rank_info: RankInfo) -> torch.device:
+    if config.device is not None:
+        return torch.device(config.device)
+    if torch.cuda.is_available():
+        return torch.device("cuda", rank_info.local_rank)
+    return torch.device("cpu")
+
+
+def autocast_for(config: TrainConfig, device: torch.device) -> Callable[[], AbstractContextManager[object]]:
+    if config.precision == "fp32":
+        return contextlib.nullcontext
+    if device.type != "cuda":
+        raise ValueError(
+            f"TrainConfig.precision (--precision) {config.precision!r} needs a CUDA device; "
+            f"this run is on {device}. Use --precision fp32"
+        )
+    dtype = AUTOCAST_DTYPES[config.precision]
+    return lambda: torch.autocast("cuda", dtype=dtype)
+
+
+def prepare_folder_on_main(config: TrainConfig, rank_info: RankInfo, device: torch.device) -> None:
+    """Rank 0 checks and claims the output folder; the other ranks stop too if it refuses."""
+    failure: Exception | None = None
+    if rank_info.is_main:
+        try:
+            prepare_run_folder(config)
+            remove_unfinished_saves(config.output_path)
+        except Exception as error:  # re-raised below, after telling the other ranks
+            failure = error
+    if broadcast_flag(failure is not None, rank_info, device):
+        raise failure if failure is not None else RuntimeError("rank 0 refused the output folder")
+
+
+def load_validation(
+    config: TrainConfig, tokenizers: tuple[Any, Any], lengths: tuple[int, int], eos_id: int
+) -> ValidationSet | None:
+    if not config.validation:
+        return None
+    texts = read_text_pairs(config.validation, config.source_field, config.target_field)
+    if config.eval_max_examples is not None and len(texts) > config.eval_max_examples:
+        limit = config.eval_max_examples
+        texts = type(texts)(texts.path, texts.sources[:limit], texts.targets[:limit])
+    tokens = tokenize_pairs(texts, tokenizers[0], tokenizers[1], lengths[0], lengths[1], eos_id)
+    return ValidationSet(texts, tokens)
+
+
+def wrap_for_ranks(model: torch.nn.Module, rank_info: RankInfo, device: torch.device) -> torch.nn.Module:
+    if not rank_info.is_distributed:
+        return model
+    device_ids = [device.index] if device.type == "cuda" else None
+    return torch.nn.parallel.DistributedDataParallel(model, device_ids=device_ids)
+
+
+def restore_progress(
+    run_checkpoint: Path, optimizer: torch.optim.Optimizer, rank_info: RankInfo, device: torch.device
+) -> TrainerState:
+    load_optimizer_state(optimizer, run_checkpoint)
+    saved_rng = load_rng_state(run_checkpoint, rank_info.rank)
+    if saved_rng is not None:
+        restore_rng_state(saved_rng, device)
+    state = read_trainer_state(run_checkpoint)
+    if state.world_size != rank_info.world_size:
+        logger.warning(
+            "resuming a run saved with %d ranks on %d ranks: data order changes",
+            state.world_size,
+            rank_info.world_size,
+        )
+    return state
+
+
+def set_up_run(config: TrainConfig, rank_info: RankInfo, device: torch.device) -> TrainingRun:
+    autocast = autocast_for(config, device)
+    prepare_folder_on_main(config, rank_info, device)
+    checkpoint = latest_checkpoint(config.output_path) if config.resume else None
+    if config.resume and checkpoint is None:
+        logger.info("--resume: no complete checkpoint in %s; starting from the beginning", config.output_dir)
+    tokenizers = (
+        load_checkpoint_tokenizers(checkpoint)
+        if checkpoint
+        else load_tokenizers(config.encoder, config.decoder)
+    )
+    torch.manual_seed(config.seed)  # new weights (cross-attention) start equal on every rank
+    model = build_model(config, checkpoint)
+    special_ids = resolve_special_ids(
+        *tokenizers, config.decoder_start_token_id, config.eos_token_id, config.pad_token_id
+    )
+    apply_special_ids(model, special_ids)
+    lengths = capped_lengths(config, model)
+    train_texts = read_text_pairs(config.train, config.source_field, config.target_field)
+    train_tokens = tokenize_pairs(train_texts, tokenizers[0], tokenizers[1], *lengths, special_ids.eos)
+    batcher = LengthBatcher(
+        train_tokens,
+        config.batch_size,
+        config.seed,
+        rank_info.world_size,
+        config.max_tokens,
+        config.length_pool_batches,
+    )
+    model.to(device)
+    model.train()
+    optimizer = build_optimizer(model, config.lr, config.weight_decay)
+    schedule = LearningRateSchedule(config.lr, config.warmup_steps, config.max_steps, config.schedule)
+    torch.manual_seed(config.seed + rank_info.rank)  # dropout differs between ranks
+    state = TrainerState(schedule=schedule.to_json_dict(), world_size=rank_info.world_size)
+    if checkpoint is not None:
+        state = restore_progress(checkpoint, optimizer, rank_info, device)
+        logger.info("resumed from %s at step %d", checkpoint, state.step)
+    state.config = config.to_json_dict()
+    scaler = torch.amp.GradScaler("cuda") if config.precision == "fp16" else None
+    return TrainingRun(
+        config=config,
+        rank_info=rank_info,
+        device=device,
+        model=model,
+        trained=wrap_for_ranks(model, rank_info, device),
+        optimizer=optimizer,
+        schedule=schedule,
+        batcher=batcher,
+        validation=load_validation(config, tokenizers, lengths, special_ids.eos),
+        tokenizers=tokenizers,
+        special_ids=special_ids,
+        state=state,
+        autocast=autocast,
+        scaler=scaler,
+        resumed_from=checkpoint,
+    )

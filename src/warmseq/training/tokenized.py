@@ -1,0 +1,77 @@
+"""Turn text pairs into token id arrays: sources for the encoder, labels for the decoder."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from .records import TextPairs
+
+logger = logging.getLogger(__name__)
+
+TOKENIZE_CHUNK = 2048
+
+
+class TextTokenizer(Protocol):
+    def __call__(self, text: Any, **options: Any) -> Any: ...
+
+
+@dataclass(frozen=True)
+class TokenizedPairs:
+    """Token ids of every example: `sources[i]` for the encoder, `labels[i]` ends with the end token."""
+
+    sources: list[np.ndarray]
+    labels: list[np.ndarray]
+    truncated_targets: int
+
+    def __len__(self) -> int:
+        return len(self.sources)
+
+    def source_lengths(self) -> np.ndarray:
+        return np.fromiter((len(ids) for ids in self.sources), dtype=np.int64, count=len(self.sources))
+
+    def label_lengths(self) -> np.ndarray:
+        return np.fromiter((len(ids) for ids in self.labels), dtype=np.int64, count=len(self.labels))
+
+
+def tokenize_texts(tokenizer: TextTokenizer, texts: list[str], **options: Any) -> list[list[int]]:
+    ids: list[list[int]] = []
+    for start in range(0, len(texts), TOKENIZE_CHUNK):
+        encoded = tokenizer(texts[start : start + TOKENIZE_CHUNK], **options)
+        ids.extend(encoded["input_ids"])
+    return ids
+
+
+def tokenize_pairs(
+    pairs: TextPairs,
+    source_tokenizer: TextTokenizer,
+    target_tokenizer: TextTokenizer,
+    max_source_length: int,
+    max_target_length: int,
+    eos_token_id: int,
+) -> TokenizedPairs:
+    """Tokenise sources (with the encoder's special tokens, truncated) and targets.
+
+    A target becomes its tokens without special tokens, cut to `max_target_length - 1`, then the end
+    token: the model shifts labels right behind the decoder start token, so the start token is not a label.
+    """
+    source_ids = tokenize_texts(
+        source_tokenizer, pairs.sources, truncation=True, max_length=max_source_length
+    )
+    target_ids = tokenize_texts(target_tokenizer, pairs.targets, add_special_tokens=False)
+    kept_target_tokens = max_target_length - 1
+    truncated = sum(len(ids) > kept_target_tokens for ids in target_ids)
+    if truncated:
+        logger.info(
+            "%s: %d of %d targets were longer than %d tokens and were truncated",
+            pairs.path,
+            truncated,
+            len(target_ids),
+            max_target_length,
+        )
+    sources = [np.asarray(ids, dtype=np.int64) for ids in source_ids]
+    labels = [np.asarray([*ids[:kept_target_tokens], eos_token_id], dtype=np.int64) for ids in target_ids]
+    return TokenizedPairs(sources, labels, truncated)
