@@ -1,0 +1,154 @@
+"""Declarative maps between our parameter names and a checkpoint's key names.
+
+A `KeyRule` ties one of our tensors to one or more checkpoint tensors, with a transform each way
+(rename, fuse q/k/v, transpose), so loading is `join` and saving is `split`: the same map run backwards.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+logger = logging.getLogger(__name__)
+
+
+def _only(parts: list[Tensor]) -> Tensor:
+    return parts[0]
+
+
+def _as_list(tensor: Tensor) -> list[Tensor]:
+    return [tensor]
+
+
+@dataclass(frozen=True)
+class KeyRule:
+    ours: str
+    theirs: tuple[str, ...]
+    join: Callable[[list[Tensor]], Tensor] = _only  # checkpoint tensors -> ours
+    split: Callable[[Tensor], list[Tensor]] = _as_list  # ours -> checkpoint tensors
+
+    def prefixed(self, ours: str, theirs: str) -> KeyRule:
+        return KeyRule(ours + self.ours, tuple(theirs + t for t in self.theirs), self.join, self.split)
+
+
+def rename(ours: str, theirs: str) -> KeyRule:
+    return KeyRule(ours, (theirs,))
+
+
+def fused(ours: str, *theirs: str) -> KeyRule:
+    """Our tensor is the checkpoint's tensors concatenated along dim 0 (e.g. q, k, v -> qkv)."""
+    count = len(theirs)
+    return KeyRule(ours, tuple(theirs), lambda parts: torch.cat(parts, dim=0),
+                   lambda t: [c.clone() for c in t.chunk(count, dim=0)])
+
+
+def transposed(ours: str, theirs: str) -> KeyRule:
+    """Checkpoint stores (in, out) where we store (out, in) (GPT-2's Conv1D)."""
+    return KeyRule(ours, (theirs,), lambda parts: parts[0].t().contiguous(), lambda t: [t.t().contiguous()])
+
+
+@dataclass(frozen=True)
+class KeyMap:
+    rules: tuple[KeyRule, ...]
+    derived: frozenset[str] = frozenset()  # checkpoint keys that copy another (tied); skipped both ways
+    ignored_suffixes: tuple[str, ...] = ("position_ids",)  # buffers some writers save; never used
+    base_prefix: str = ""  # e.g. "bert." in a head model's keys; see align_prefix
+
+    def prefixed(self, ours: str, theirs: str) -> KeyMap:
+        return KeyMap(tuple(r.prefixed(ours, theirs) for r in self.rules),
+                      frozenset(theirs + k for k in self.derived), self.ignored_suffixes, "")
+
+    def __add__(self, other: KeyMap) -> KeyMap:
+        return KeyMap(self.rules + other.rules, self.derived | other.derived,
+                      tuple(dict.fromkeys(self.ignored_suffixes + other.ignored_suffixes)), "")
+
+
+@dataclass
+class LoadReport:
+    """What a load did: checkpoint keys that were absent (left newly initialised), unused, or misshapen."""
+
+    missing_keys: list[str] = field(default_factory=list)
+    unexpected_keys: list[str] = field(default_factory=list)
+    mismatched_keys: list[tuple[str, tuple[int, ...], tuple[int, ...]]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, list]:
+        return {"missing_keys": self.missing_keys, "unexpected_keys": self.unexpected_keys,
+                "mismatched_keys": self.mismatched_keys, "error_msgs": []}
+
+    def is_clean(self) -> bool:
+        return not (self.missing_keys or self.unexpected_keys or self.mismatched_keys)
+
+    def table(self, model_name: str, source: str) -> str:
+        rows = [f"{model_name} loaded from {source}:"]
+        sections = (("newly initialised (not in the checkpoint)", self.missing_keys),
+                    ("unused (in the checkpoint, not in the model)", self.unexpected_keys))
+        for title, keys in sections:
+            if keys:
+                rows.append(f"  {title}: {len(keys)}")
+                rows.extend(f"    {key}" for key in keys)
+        if self.mismatched_keys:
+            rows.append(f"  shape mismatch (kept newly initialised): {len(self.mismatched_keys)}")
+            rows.extend(f"    {k}: checkpoint {list(c)} vs model {list(m)}" for k, c, m in self.mismatched_keys)
+        if len(rows) == 1:
+            rows.append("  every weight matched")
+        return "\n".join(rows)
+
+
+def align_prefix(keys: Iterable[str], key_map: KeyMap, expects_prefix: bool) -> dict[str, str]:
+    """Checkpoint key -> key in the map's layout, adding or removing the base-model prefix.
+
+    A head model (keys `bert.*`) can load a bare base-model checkpoint (keys `embeddings.*`) and
+    a base model can load a head model's checkpoint."""
+    prefix = key_map.base_prefix
+    keys = list(keys)
+    if not prefix:
+        return {k: k for k in keys}
+    has_prefix = any(k.startswith(prefix) for k in keys)
+    if expects_prefix and not has_prefix:
+        return {k: prefix + k for k in keys}
+    if not expects_prefix and has_prefix:
+        return {k: k[len(prefix):] if k.startswith(prefix) else k for k in keys}
+    return {k: k for k in keys}
+
+
+def apply_load(
+    key_map: KeyMap, checkpoint: dict[str, Tensor], expected: dict[str, Tensor]
+) -> tuple[dict[str, Tensor], LoadReport]:
+    """Tensors for our names from `checkpoint` (already prefix-aligned), and a report.
+
+    `expected` holds our current tensors (for shapes); rules whose parts are missing are skipped."""
+    report = LoadReport()
+    ours: dict[str, Tensor] = {}
+    used: set[str] = set()
+    for rule in key_map.rules:
+        present = [k for k in rule.theirs if k in checkpoint]
+        used.update(present)
+        if len(present) < len(rule.theirs):
+            report.missing_keys.extend(k for k in rule.theirs if k not in checkpoint)
+            continue
+        tensor = rule.join([checkpoint[k] for k in rule.theirs])
+        target = expected[rule.ours]
+        if tensor.shape != target.shape:
+            shape = tuple(checkpoint[rule.theirs[0]].shape)
+            model_shape = tuple(rule.split(target)[0].shape)
+            report.mismatched_keys.extend((k, shape, model_shape) for k in rule.theirs)
+            continue
+        ours[rule.ours] = tensor
+    for key in checkpoint:
+        if key in used or key in key_map.derived or key.endswith(key_map.ignored_suffixes):
+            continue
+        report.unexpected_keys.append(key)
+    report.unexpected_keys.sort()
+    return ours, report
+
+
+def apply_save(key_map: KeyMap, state: dict[str, Tensor]) -> dict[str, Tensor]:
+    out: dict[str, Tensor] = {}
+    for rule in key_map.rules:
+        for key, tensor in zip(rule.theirs, rule.split(state[rule.ours]), strict=True):
+            out[key] = tensor
+    return out

@@ -1,0 +1,102 @@
+"""Multi-head attention: self-attention with a fused q/k/v projection, cross-attention over encoder states."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from warmseq.modeling.cache import SelfAttentionCache
+
+
+def split_heads(x: Tensor, num_heads: int) -> Tensor:
+    batch, seq, width = x.shape
+    # (batch, seq, hidden) -> (batch, heads, seq, head_dim)
+    return x.view(batch, seq, num_heads, width // num_heads).transpose(1, 2)
+
+
+def merge_heads(x: Tensor) -> Tensor:
+    batch, heads, seq, head_dim = x.shape
+    return x.transpose(1, 2).reshape(batch, seq, heads * head_dim)
+
+
+class SelfAttention(nn.Module):
+    def __init__(self, hidden_size: int, num_heads: int, dropout: float, bias: bool = True) -> None:
+        super().__init__()
+        self.num_heads = num_heads
+        self.dropout = dropout
+        self.qkv = nn.Linear(hidden_size, 3 * hidden_size, bias=bias)
+        self.out = nn.Linear(hidden_size, hidden_size, bias=bias)
+
+    def forward(
+        self, x: Tensor, mask: Tensor | None, is_causal: bool, cache: SelfAttentionCache | None = None
+    ) -> Tensor:
+        """`mask`: bool, True where a query may attend, broadcastable to (batch, heads, seq, keys)."""
+        q, k, v = (split_heads(t, self.num_heads) for t in self.qkv(x).chunk(3, dim=-1))
+        if cache is not None:
+            k, v = cache.append(k, v)
+            # a single new query may see every cached key; a longer chunk needs the causal mask
+            is_causal = is_causal and q.shape[2] > 1
+            if is_causal and k.shape[2] != q.shape[2]:
+                mask = causal_mask(q.shape[2], k.shape[2], x.device)
+                is_causal = False
+        dropout = self.dropout if self.training else 0.0
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout, is_causal=is_causal)
+        return self.out(merge_heads(y))
+
+
+class CrossAttention(nn.Module):
+    """Queries from the decoder, keys and values from the encoder's states (`memory`)."""
+
+    def __init__(
+        self, hidden_size: int, memory_size: int, num_heads: int, dropout: float, bias: bool = True
+    ) -> None:
+        super().__init__()
+        self.num_heads = num_heads
+        self.dropout = dropout
+        self.q = nn.Linear(hidden_size, hidden_size, bias=bias)
+        self.kv = nn.Linear(memory_size, 2 * hidden_size, bias=bias)
+        self.out = nn.Linear(hidden_size, hidden_size, bias=bias)
+
+    def project_memory(self, memory: Tensor) -> tuple[Tensor, Tensor]:
+        """Keys and values of the encoder states, (sources, heads, src_len, head_dim) each."""
+        k, v = self.kv(memory).chunk(2, dim=-1)
+        return split_heads(k, self.num_heads), split_heads(v, self.num_heads)
+
+    def forward(self, x: Tensor, memory_kv: tuple[Tensor, Tensor], memory_mask: Tensor | None) -> Tensor:
+        """`x` has rows_per_source rows for each source in `memory_kv` (beams share their source's keys)."""
+        k, v = memory_kv
+        q = split_heads(self.q(x), self.num_heads)  # (rows, heads, seq, head_dim)
+        rows, heads, seq, head_dim = q.shape
+        sources = k.shape[0]
+        per_source = rows // sources
+        if per_source > 1:
+            # (sources * per_source, heads, seq, d) -> (sources, heads, per_source * seq, d)
+            q = q.view(sources, per_source, heads, seq, head_dim).transpose(1, 2)
+            q = q.reshape(sources, heads, per_source * seq, head_dim)
+        dropout = self.dropout if self.training else 0.0
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=memory_mask, dropout_p=dropout)
+        if per_source > 1:
+            y = y.view(sources, heads, per_source, seq, head_dim).transpose(1, 2)
+            y = y.reshape(rows, heads, seq, head_dim)
+        return self.out(merge_heads(y))
+
+
+def causal_mask(queries: int, keys: int, device: torch.device) -> Tensor:
+    """(queries, keys) bool: the last query sits at the last key position."""
+    offset = keys - queries
+    return torch.ones(queries, keys, dtype=torch.bool, device=device).tril(diagonal=offset)
+
+
+def padding_mask(attention_mask: Tensor) -> Tensor:
+    """(batch, keys) 0/1 mask -> (batch, 1, 1, keys) bool for attention."""
+    return attention_mask.bool()[:, None, None, :]
+
+
+def additive_mask(allowed: Tensor, dtype: torch.dtype) -> Tensor:
+    """Bool mask -> 0 where allowed, the dtype's lowest value elsewhere.
+
+    A large finite value rather than -inf keeps a row with no allowed key finite (uniform weights)."""
+    return torch.zeros(allowed.shape, dtype=dtype, device=allowed.device).masked_fill_(
+        ~allowed, torch.finfo(dtype).min
+    )

@@ -1,0 +1,58 @@
+"""Pick the model class for a config: an encoder class and a causal-LM (decoder) class per family."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from warmseq.configs.auto import AutoConfig
+from warmseq.configs.base import PretrainedConfig
+from warmseq.modeling.bert import BertLMHeadModel, BertModel
+from warmseq.modeling.causal_lm import CausalLM
+from warmseq.modeling.encoder import EncoderModel
+
+ENCODER_CLASSES: dict[str, type[EncoderModel]] = {"bert": BertModel}
+DECODER_CLASSES: dict[str, type[CausalLM]] = {"bert": BertLMHeadModel}
+
+
+def _pick(table: dict[str, type], config: PretrainedConfig, role: str) -> type:
+    if config.model_type not in table:
+        raise ValueError(
+            f"model_type {config.model_type!r} cannot be used as {role} in warmseq; "
+            f"supported: {sorted(table)}"
+        )
+    return table[config.model_type]
+
+
+def encoder_class_for(config: PretrainedConfig) -> type[EncoderModel]:
+    return _pick(ENCODER_CLASSES, config, "an encoder")
+
+
+def decoder_class_for(config: PretrainedConfig) -> type[CausalLM]:
+    return _pick(DECODER_CLASSES, config, "a decoder")
+
+
+class AutoModel:
+    """The encoder class of a config's family."""
+
+    @staticmethod
+    def from_config(config: PretrainedConfig) -> EncoderModel:
+        return encoder_class_for(config)(config)
+
+    @staticmethod
+    def from_pretrained(name_or_path: str | os.PathLike, **kwargs: Any) -> EncoderModel:
+        config = kwargs.pop("config", None) or AutoConfig.from_pretrained(name_or_path, **kwargs)
+        return encoder_class_for(config).from_pretrained(name_or_path, config=config)
+
+
+class AutoModelForCausalLM:
+    """The decoder (causal LM) class of a config's family."""
+
+    @staticmethod
+    def from_config(config: PretrainedConfig) -> CausalLM:
+        return decoder_class_for(config)(config)
+
+    @staticmethod
+    def from_pretrained(name_or_path: str | os.PathLike, **kwargs: Any) -> CausalLM:
+        config = kwargs.pop("config", None) or AutoConfig.from_pretrained(name_or_path, **kwargs)
+        return decoder_class_for(config).from_pretrained(name_or_path, config=config)

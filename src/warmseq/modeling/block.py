@@ -1,0 +1,77 @@
+"""The transformer block every family uses: self-attention, optional cross-attention, feed-forward."""
+
+from __future__ import annotations
+
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from warmseq.configs.spec import TransformerSpec
+from warmseq.modeling.attention import CrossAttention, SelfAttention
+from warmseq.modeling.cache import SelfAttentionCache
+
+ACTIVATIONS = {
+    "gelu": F.gelu,
+    "gelu_new": lambda x: F.gelu(x, approximate="tanh"),
+    "gelu_pytorch_tanh": lambda x: F.gelu(x, approximate="tanh"),
+    "gelu_fast": lambda x: F.gelu(x, approximate="tanh"),
+    "relu": F.relu,
+    "silu": F.silu,
+    "swish": F.silu,
+    "tanh": lambda x: x.tanh(),
+}
+
+
+def activation_fn(name: str):
+    if name not in ACTIVATIONS:
+        raise ValueError(f"activation {name!r} is not supported; expected one of {sorted(ACTIVATIONS)}")
+    return ACTIVATIONS[name]
+
+
+class FeedForward(nn.Module):
+    def __init__(self, hidden_size: int, inner_size: int, activation: str, bias: bool = True) -> None:
+        super().__init__()
+        self.up = nn.Linear(hidden_size, inner_size, bias=bias)
+        self.down = nn.Linear(inner_size, hidden_size, bias=bias)
+        self.activation = activation_fn(activation)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.down(self.activation(self.up(x)))
+
+
+class Block(nn.Module):
+    """Post-norm (`x = norm(x + f(x))`, BERT/BART) or pre-norm (`x = x + f(norm(x))`, GPT-2)."""
+
+    def __init__(self, spec: TransformerSpec) -> None:
+        super().__init__()
+        h, eps = spec.hidden_size, spec.norm_eps
+        self.norm_first = spec.norm_first
+        self.self_attn = SelfAttention(h, spec.num_heads, spec.attention_dropout, spec.attention_bias)
+        self.self_attn_norm = nn.LayerNorm(h, eps=eps)
+        self.cross_attn = self.cross_attn_norm = None
+        if spec.has_cross_attention:
+            memory_size = spec.memory_size or h
+            self.cross_attn = CrossAttention(h, memory_size, spec.num_heads, spec.attention_dropout,
+                                             spec.attention_bias)
+            self.cross_attn_norm = nn.LayerNorm(h, eps=eps)
+        self.ffn = FeedForward(h, spec.intermediate_size, spec.activation)
+        self.ffn_norm = nn.LayerNorm(h, eps=eps)
+        self.dropout = nn.Dropout(spec.dropout)
+
+    def forward(
+        self,
+        x: Tensor,
+        mask: Tensor | None,
+        is_causal: bool,
+        memory_kv: tuple[Tensor, Tensor] | None = None,
+        memory_mask: Tensor | None = None,
+        cache: SelfAttentionCache | None = None,
+    ) -> Tensor:
+        x = self.residual(x, self.self_attn_norm, lambda y: self.self_attn(y, mask, is_causal, cache))
+        if self.cross_attn is not None and memory_kv is not None:
+            x = self.residual(x, self.cross_attn_norm, lambda y: self.cross_attn(y, memory_kv, memory_mask))
+        return self.residual(x, self.ffn_norm, self.ffn)
+
+    def residual(self, x: Tensor, norm: nn.LayerNorm, f) -> Tensor:
+        if self.norm_first:
+            return x + self.dropout(f(norm(x)))
+        return norm(x + self.dropout(f(x)))

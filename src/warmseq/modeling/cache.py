@@ -1,0 +1,67 @@
+"""Decoder state between generation steps: fixed-size self-attention buffers and the encoder's keys/values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+
+@dataclass
+class SelfAttentionCache:
+    """One layer's keys and values, (rows, heads, capacity, head_dim) each, filled up to `length`."""
+
+    keys: Tensor
+    values: Tensor
+    length: int = 0
+
+    def append(self, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
+        end = self.length + k.shape[2]
+        if end > self.keys.shape[2]:
+            raise RuntimeError(f"decoder cache holds {self.keys.shape[2]} positions; step needs {end}")
+        self.keys[:, :, self.length : end] = k
+        self.values[:, :, self.length : end] = v
+        self.length = end
+        return self.keys[:, :, :end], self.values[:, :, :end]
+
+    def select_rows(self, rows: Tensor) -> None:
+        """Row r becomes old row rows[r] (beam search reordering), in place."""
+        self.keys[:, :, : self.length] = self.keys[rows, :, : self.length]
+        self.values[:, :, : self.length] = self.values[rows, :, : self.length]
+
+
+@dataclass
+class DecoderCache:
+    """Everything a decoder step needs besides the new tokens.
+
+    `memory_kv` holds each layer's cross-attention keys/values once per source, shared by that
+    source's rows (beams or samples); `layers` holds per-row self-attention buffers.
+    """
+
+    layers: list[SelfAttentionCache]
+    memory_kv: list[tuple[Tensor, Tensor]]
+    memory_mask: Tensor | None  # (sources, 1, 1, src_len) bool
+    position: int = 0  # decoder tokens seen so far
+
+    @staticmethod
+    def allocate(
+        rows: int, num_layers: int, num_heads: int, head_dim: int, capacity: int,
+        memory_kv: list[tuple[Tensor, Tensor]], memory_mask: Tensor | None,
+    ) -> DecoderCache:
+        like = memory_kv[0][0]
+        shape = (rows, num_heads, capacity, head_dim)
+        layers = [
+            SelfAttentionCache(like.new_empty(shape), like.new_empty(shape)) for _ in range(num_layers)
+        ]
+        return DecoderCache(layers, memory_kv, memory_mask)
+
+    def select_rows(self, rows: Tensor) -> DecoderCache:
+        for layer in self.layers:
+            layer.select_rows(rows)
+        return self
+
+
+def expand_rows(x: Tensor, per_source: int) -> Tensor:
+    """Repeat each source's row `per_source` times along dim 0, keeping a source's rows together."""
+    return x if per_source == 1 else torch.repeat_interleave(x, per_source, dim=0)

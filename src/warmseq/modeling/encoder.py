@@ -1,0 +1,48 @@
+"""Encoders: a transformer stack that reads a whole source sequence at once."""
+
+from __future__ import annotations
+
+from torch import Tensor
+
+from warmseq.configs.base import PretrainedConfig
+from warmseq.modeling.inputs import check_token_ids
+from warmseq.modeling.outputs import BaseModelOutput
+from warmseq.modeling.pretrained import PreTrainedModel
+from warmseq.modeling.stack import TransformerStack
+
+
+class EncoderModel(PreTrainedModel):
+    """Base of the encoder families; a family adds its config class and key map."""
+
+    def __init__(self, config: PretrainedConfig) -> None:
+        super().__init__(config)
+        self.spec = config.to_spec()
+        if self.spec.is_causal or self.spec.has_cross_attention:
+            raise ValueError(
+                f"{type(self).__name__} is an encoder, but its config has is_decoder={config.is_decoder}, "
+                f"add_cross_attention={config.add_cross_attention}; use the family's causal-LM class as a decoder"
+            )
+        self.stack = TransformerStack(self.spec)
+        self.init_weights()
+
+    @property
+    def hidden_size(self) -> int:
+        return self.spec.hidden_size
+
+    def get_input_embeddings(self):
+        return self.stack.embeddings.tokens
+
+    def get_output_embeddings(self) -> None:
+        return None
+
+    def forward(
+        self,
+        input_ids: Tensor,
+        attention_mask: Tensor | None = None,
+        token_type_ids: Tensor | None = None,
+        return_dict: bool = True,
+        **unused: object,
+    ) -> BaseModelOutput:
+        check_token_ids(input_ids, "input_ids", self.spec.vocab_size, self.spec.usable_positions)
+        hidden = self.stack(input_ids, attention_mask, token_type_ids)
+        return BaseModelOutput(last_hidden_state=hidden)

@@ -1,0 +1,141 @@
+"""Loading and saving models in the Hugging Face layout: config.json + safetensors weights."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+from torch import Tensor, nn
+
+from warmseq.checkpoints.files import load_state_dict, save_state_dict
+from warmseq.checkpoints.keymap import KeyMap, LoadReport, align_prefix, apply_load, apply_save
+from warmseq.configs.base import PretrainedConfig
+
+logger = logging.getLogger("warmseq")
+
+
+class PreTrainedModel(nn.Module):
+    """A model with a config and a checkpoint key map; subclasses build modules and give `key_map()`."""
+
+    config_class: ClassVar[type[PretrainedConfig]]
+    uses_base_prefix: ClassVar[bool] = False  # checkpoint keys of this class carry the family's base prefix
+
+    def __init__(self, config: PretrainedConfig) -> None:
+        super().__init__()
+        self.config = config
+
+    def key_map(self) -> KeyMap:
+        raise NotImplementedError
+
+    # ---- conveniences of the original API ---------------------------------------------------
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return next(self.parameters()).dtype
+
+    def num_parameters(self, only_trainable: bool = False) -> int:
+        return sum(p.numel() for p in self.parameters() if p.requires_grad or not only_trainable)
+
+    def init_weights(self) -> None:
+        std = getattr(self.config, "initializer_range", 0.02)
+        for module in self.modules():
+            if isinstance(module, nn.Linear):
+                nn.init.normal_(module.weight, std=std)
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
+            elif isinstance(module, nn.Embedding):
+                nn.init.normal_(module.weight, std=std)
+                if module.padding_idx is not None:
+                    module.weight.data[module.padding_idx].zero_()
+            elif isinstance(module, nn.LayerNorm):
+                nn.init.ones_(module.weight)
+                nn.init.zeros_(module.bias)
+
+    # ---- checkpoints ------------------------------------------------------------------------
+    def checkpoint_state(self) -> dict[str, Tensor]:
+        """Our tensors under the checkpoint's key names (tied copies left out, as the original does)."""
+        return apply_save(self.key_map(), self.state_dict())
+
+    def load_checkpoint_state(
+        self, checkpoint: dict[str, Tensor], source: str, ignore_mismatched_sizes: bool = False
+    ) -> LoadReport:
+        key_map = self.key_map()
+        renamed = rename_legacy_keys(checkpoint)
+        new_names = align_prefix(renamed, key_map, self.uses_base_prefix)
+        aligned = {new_names[k]: v for k, v in renamed.items()}
+        tensors, report = apply_load(key_map, aligned, self.state_dict())
+        if report.mismatched_keys and not ignore_mismatched_sizes:
+            raise ValueError(
+                report.table(type(self).__name__, source)
+                + "\npass ignore_mismatched_sizes=True to keep those weights newly initialised"
+            )
+        with torch.no_grad():
+            state = self.state_dict()
+            for name, tensor in tensors.items():
+                state[name].copy_(tensor)
+        level = logging.INFO if report.is_clean() else logging.WARNING
+        logger.log(level, report.table(type(self).__name__, source))
+        return report
+
+    def save_pretrained(
+        self, save_directory: str | os.PathLike, max_shard_size: int | str = "5GB", **_ignored: Any
+    ) -> None:
+        """Write config.json and model.safetensors (sharded above `max_shard_size`) into a folder."""
+        folder = Path(save_directory)
+        if folder.exists() and not folder.is_dir():
+            raise NotADirectoryError(f"save_pretrained: {folder} exists and is not a folder")
+        folder.mkdir(parents=True, exist_ok=True)
+        save_state_dict(self.checkpoint_state(), folder, max_shard_size)
+        self.config.architectures = [type(self).__name__]
+        self.save_extra_files(folder)
+        self.config.save_pretrained(folder)
+
+    def save_extra_files(self, folder: Path) -> None:
+        """Hook for files beside the weights (generation_config.json)."""
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        name_or_path: str | os.PathLike,
+        *,
+        config: PretrainedConfig | None = None,
+        output_loading_info: bool = False,
+        ignore_mismatched_sizes: bool = False,
+        dtype: torch.dtype | None = None,
+        **config_overrides: Any,
+    ) -> Any:
+        """Build the model from its config.json and load its weights; `config_overrides` set config fields."""
+        config_overrides.pop("torch_dtype", None)
+        if config is None:
+            config = cls.config_class.from_pretrained(name_or_path, **config_overrides)
+        else:
+            config.update(config_overrides)
+        model = cls(config)
+        report = model.load_checkpoint_state(load_state_dict(name_or_path), os.fspath(name_or_path),
+                                             ignore_mismatched_sizes)
+        model.after_load(name_or_path)
+        if dtype is not None:
+            model.to(dtype)
+        model.eval()
+        return (model, report.as_dict()) if output_loading_info else model
+
+    def after_load(self, name_or_path: str | os.PathLike) -> None:
+        """Hook for files read beside the weights."""
+
+
+def rename_legacy_keys(checkpoint: dict[str, Tensor]) -> dict[str, Tensor]:
+    """The checkpoint with TF-era LayerNorm names (`gamma`/`beta`) given their current names."""
+    legacy = {"LayerNorm.gamma": "LayerNorm.weight", "LayerNorm.beta": "LayerNorm.bias"}
+    out = {}
+    for key, tensor in checkpoint.items():
+        for old, new in legacy.items():
+            if key.endswith(old):
+                key = key[: -len(old)] + new
+        out[key] = tensor
+    return out

@@ -1,0 +1,78 @@
+"""A stack of blocks with its embeddings: the body of every encoder and decoder."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+from torch.utils.checkpoint import checkpoint
+
+from warmseq.configs.spec import TransformerSpec
+from warmseq.modeling.attention import additive_mask, padding_mask
+from warmseq.modeling.block import Block
+from warmseq.modeling.cache import DecoderCache
+from warmseq.modeling.embeddings import Embeddings
+
+
+class TransformerStack(nn.Module):
+    def __init__(self, spec: TransformerSpec) -> None:
+        super().__init__()
+        spec.check()
+        self.spec = spec
+        self.embeddings = Embeddings(spec)
+        self.layers = nn.ModuleList(Block(spec) for _ in range(spec.num_layers))
+        self.final_norm = nn.LayerNorm(spec.hidden_size, eps=spec.norm_eps) if spec.final_norm else None
+        self.gradient_checkpointing = False
+
+    def forward(
+        self,
+        tokens: Tensor,
+        attention_mask: Tensor | None = None,
+        token_type_ids: Tensor | None = None,
+        memory: Tensor | None = None,
+        memory_mask: Tensor | None = None,
+    ) -> Tensor:
+        """Hidden states (batch, seq, hidden) of a whole sequence, no cache.
+
+        `attention_mask` (batch, seq) and `memory_mask` (batch, src_len) are 0/1 padding masks."""
+        x = self.embeddings(tokens, 0, token_type_ids)
+        mask, is_causal = self.self_attention_mask(attention_mask, tokens.shape[1], x.dtype)
+        if memory_mask is not None:
+            memory_mask = additive_mask(padding_mask(memory_mask), x.dtype)
+        for layer in self.layers:
+            memory_kv = layer.cross_attn.project_memory(memory) if memory is not None and layer.cross_attn else None
+            if self.gradient_checkpointing and self.training:
+                x = checkpoint(layer, x, mask, is_causal, memory_kv, memory_mask, use_reentrant=False)
+            else:
+                x = layer(x, mask, is_causal, memory_kv, memory_mask)
+        return self.final_norm(x) if self.final_norm is not None else x
+
+    def self_attention_mask(
+        self, attention_mask: Tensor | None, seq: int, dtype: torch.dtype
+    ) -> tuple[Tensor | None, bool]:
+        if attention_mask is None or bool(attention_mask.all()):
+            return None, self.spec.is_causal
+        mask = padding_mask(attention_mask)  # (batch, 1, 1, seq)
+        if self.spec.is_causal:
+            mask = mask & torch.ones(seq, seq, dtype=torch.bool, device=mask.device).tril()
+        return additive_mask(mask, dtype), False
+
+    # ---- cached decoding ------------------------------------------------------------------
+    def project_memory(self, memory: Tensor) -> list[tuple[Tensor, Tensor]]:
+        """Each layer's cross-attention keys/values for the encoder states, computed once per source."""
+        return [layer.cross_attn.project_memory(memory) for layer in self.layers]
+
+    def new_cache(
+        self, rows: int, capacity: int, memory: Tensor, memory_mask: Tensor | None
+    ) -> DecoderCache:
+        spec = self.spec
+        mask = additive_mask(padding_mask(memory_mask), memory.dtype) if memory_mask is not None else None
+        return DecoderCache.allocate(rows, spec.num_layers, spec.num_heads, spec.head_dim, capacity,
+                                     self.project_memory(memory), mask)
+
+    def decode(self, tokens: Tensor, cache: DecoderCache) -> Tensor:
+        """Hidden states of the new `tokens` (rows, n), reading and extending `cache`."""
+        x = self.embeddings(tokens, cache.position)
+        for layer, layer_cache, memory_kv in zip(self.layers, cache.layers, cache.memory_kv, strict=True):
+            x = layer(x, None, True, memory_kv, cache.memory_mask, layer_cache)
+        cache.position += tokens.shape[1]
+        return self.final_norm(x) if self.final_norm is not None else x
