@@ -14,22 +14,16 @@ class BatchEncoding(dict):
         try:
             return self[name]
         except KeyError:
-            raise AttributeError(
-                f"BatchEncoding has no field '{name}'; it holds {sorted(self.keys())}"
-            ) from None
+            raise AttributeError(f"BatchEncoding has no field '{name}'; it holds {sorted(self.keys())}") from None
 
     def to(self, device: Any) -> BatchEncoding:
         """Moves every tensor to `device` (torch only); lists are left as they are."""
-        return BatchEncoding(
-            {key: value.to(device) if hasattr(value, "to") else value for key, value in self.items()}
-        )
+        return BatchEncoding({key: value.to(device) if hasattr(value, "to") else value for key, value in self.items()})
 
 
 def check_tensor_type(return_tensors: str | None) -> None:
     if return_tensors not in TENSOR_TYPES:
-        raise ValueError(
-            f"return_tensors={return_tensors!r} is not supported; use None, 'pt' (torch) or 'np'"
-        )
+        raise ValueError(f"return_tensors={return_tensors!r} is not supported; use None, 'pt' (torch) or 'np'")
 
 
 def as_tensors(rows: dict[str, list[list[int]]], return_tensors: str) -> dict[str, Any]:

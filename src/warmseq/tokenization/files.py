@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,9 +17,7 @@ WORDPIECE_VOCAB = "vocab.txt"
 BPE_VOCAB = "vocab.json"
 BPE_MERGES = "merges.txt"
 
-EXPECTED_LAYOUTS = (
-    f"{TOKENIZER_JSON}, or {WORDPIECE_VOCAB} (WordPiece), or {BPE_VOCAB} + {BPE_MERGES} (byte-level BPE)"
-)
+EXPECTED_LAYOUTS = f"{TOKENIZER_JSON}, or {WORDPIECE_VOCAB} (WordPiece), or {BPE_VOCAB} + {BPE_MERGES} (byte-level BPE)"
 
 
 @dataclass(frozen=True)
@@ -112,7 +111,10 @@ def read_json_object(path: Path) -> dict[str, Any]:
 
 def write_atomically(path: Path, text: str) -> None:
     """Writes `text` to a temporary file beside `path`, then renames it over `path`."""
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(temporary, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(temporary, path)
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(temporary, path)
+    finally:
+        Path(temporary).unlink(missing_ok=True)

@@ -46,8 +46,7 @@ def resolve_length_policy(
         raise ValueError(f"padding={padding!r} is not supported; use False, True, 'longest' or 'max_length'")
     if truncation not in _TRUNCATE + _NO_TRUNCATE + (None,):
         raise ValueError(
-            f"truncation={truncation!r} is not supported; "
-            "use False, True, 'longest_first' or 'do_not_truncate'"
+            f"truncation={truncation!r} is not supported; use False, True, 'longest_first' or 'do_not_truncate'"
         )
 
     if truncation is None:

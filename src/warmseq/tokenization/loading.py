@@ -38,15 +38,11 @@ def build_tokenizer(cls: type[TokenizerType], files: TokenizerFiles, config: dic
     source = str(files.tokenizer_config or files.folder / TOKENIZER_CONFIG)
     options = {name: config.get(name, default) for name, default in cls.option_defaults.items()}
     named = {name: parse_token_entry(config.get(name), name, source) for name in SPECIAL_TOKEN_NAMES}
-    extra = [
-        token for field in EXTRA_TOKEN_LISTS for token in parse_token_list(config.get(field), field, source)
-    ]
+    extra = [token for field in EXTRA_TOKEN_LISTS for token in parse_token_list(config.get(field), field, source)]
 
     built_from_vocabulary = files.tokenizer_json is None
     if built_from_vocabulary:
-        unk = named["unk_token"] or parse_token_entry(
-            cls.default_special_tokens.get("unk_token"), "unk_token", ""
-        )
+        unk = named["unk_token"] or parse_token_entry(cls.default_special_tokens.get("unk_token"), "unk_token", "")
         backend = cls.build_from_vocabulary(files, options, unk.content if unk else None)
     else:
         backend = tokenizers.Tokenizer.from_file(str(files.tokenizer_json))
@@ -74,13 +70,7 @@ def build_tokenizer(cls: type[TokenizerType], files: TokenizerFiles, config: dic
 
 
 def _check_overrides(cls: type[Tokenizer], overrides: dict[str, Any]) -> None:
-    known = (
-        SPECIAL_TOKEN_NAMES
-        + EXTRA_TOKEN_LISTS
-        + _GENERAL_FIELDS
-        + _IGNORED_OVERRIDES
-        + tuple(cls.option_defaults)
-    )
+    known = SPECIAL_TOKEN_NAMES + EXTRA_TOKEN_LISTS + _GENERAL_FIELDS + _IGNORED_OVERRIDES + tuple(cls.option_defaults)
     unknown = sorted(set(overrides) - set(known))
     if unknown:
         raise TypeError(

@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tokenizers import models
+from tokenizers import AddedToken, models
 
 from .files import (
     SPECIAL_TOKENS_MAP,
@@ -30,7 +30,7 @@ def save_tokenizer(tokenizer: Tokenizer, folder: Path) -> tuple[str, ...]:
     written = [
         _write(folder / TOKENIZER_JSON, tokenizer.backend.to_str(pretty=True)),
         _write(folder / TOKENIZER_CONFIG, _to_json(tokenizer_config(tokenizer))),
-        _write(folder / SPECIAL_TOKENS_MAP, _to_json(tokenizer.special_tokens_map)),
+        _write(folder / SPECIAL_TOKENS_MAP, _to_json(special_token_entries(tokenizer))),
     ]
     return tuple(written + _write_vocabulary(tokenizer, folder))
 
@@ -40,7 +40,7 @@ def tokenizer_config(tokenizer: Tokenizer) -> dict[str, Any]:
     from .tokenizer import UNLIMITED_LENGTH
 
     config: dict[str, Any] = {"tokenizer_class": tokenizer.saved_class_name}
-    config.update(tokenizer.special_tokens_map)
+    config.update(special_token_entries(tokenizer))
     config.update(tokenizer.options)
     if tokenizer.model_max_length < UNLIMITED_LENGTH:
         config["model_max_length"] = tokenizer.model_max_length
@@ -48,6 +48,26 @@ def tokenizer_config(tokenizer: Tokenizer) -> dict[str, Any]:
     config["truncation_side"] = tokenizer.truncation_side
     config["clean_up_tokenization_spaces"] = tokenizer.clean_up_tokenization_spaces
     return config
+
+
+def special_token_entries(tokenizer: Tokenizer) -> dict[str, Any]:
+    """The special tokens as written to both config files (the peer may read either one)."""
+    added = {token.content: token for token in tokenizer.backend.get_added_tokens_decoder().values()}
+    entries: dict[str, Any] = {}
+    for name, value in tokenizer.special_tokens_map.items():
+        if isinstance(value, str):
+            entries[name] = _token_entry(added.get(value), value)
+        else:
+            entries[name] = [_token_entry(added.get(content), content) for content in value]
+    return entries
+
+
+def _token_entry(token: AddedToken | None, content: str) -> str | dict[str, Any]:
+    """A plain string, or the peer's tagged object form when the token strips spaces or matches words."""
+    flags = {flag: getattr(token, flag) for flag in ("lstrip", "rstrip", "single_word", "normalized")}
+    if token is None or not any(flags.values()):
+        return content
+    return {"__type": "AddedToken", "content": content, **flags, "special": True}
 
 
 def _write_vocabulary(tokenizer: Tokenizer, folder: Path) -> list[str]:

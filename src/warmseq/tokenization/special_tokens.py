@@ -36,9 +36,7 @@ def parse_token_entry(value: Any, field: str, source: str) -> AddedToken | None:
         flags = {flag: bool(value[flag]) for flag in _ADDED_TOKEN_FLAGS if flag in value}
         flags.setdefault("normalized", False)
         return AddedToken(value["content"], special=True, **flags)
-    raise ValueError(
-        f"{source}: '{field}' must be a string or an object with a string \"content\", got {value!r}"
-    )
+    raise ValueError(f"{source}: '{field}' must be a string or an object with a string \"content\", got {value!r}")
 
 
 def parse_token_list(value: Any, field: str, source: str) -> list[AddedToken]:

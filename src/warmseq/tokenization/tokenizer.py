@@ -96,9 +96,7 @@ class Tokenizer:
         self._special_tokens: dict[str, str | None] = dict.fromkeys(SPECIAL_TOKEN_NAMES)
         for name, token in (special_tokens or {}).items():
             if name not in SPECIAL_TOKEN_NAMES:
-                raise ValueError(
-                    f"unknown special token name '{name}'; expected one of {SPECIAL_TOKEN_NAMES}"
-                )
+                raise ValueError(f"unknown special token name '{name}'; expected one of {SPECIAL_TOKEN_NAMES}")
             self._special_tokens[name] = self._register(parse_token_entry(token, name, type(self).__name__))
         self.additional_special_tokens = [
             self._register(parse_token_entry(token, "additional_special_tokens", type(self).__name__))
@@ -139,9 +137,7 @@ class Tokenizer:
                     if content not in self.additional_special_tokens:
                         self.additional_special_tokens.append(content)
             elif name in SPECIAL_TOKEN_NAMES:
-                self._special_tokens[name] = self._register(
-                    parse_token_entry(value, name, "add_special_tokens")
-                )
+                self._special_tokens[name] = self._register(parse_token_entry(value, name, "add_special_tokens"))
             else:
                 raise ValueError(
                     f"add_special_tokens: unknown key '{name}'; expected one of "
@@ -226,9 +222,7 @@ class Tokenizer:
         if text is None and text_target is None:
             raise ValueError("tokenizer call: pass `text`, `text_target`, or both")
         check_tensor_type(return_tensors)
-        policy = resolve_length_policy(
-            padding, truncation, max_length, self.model_max_length, pad_to_multiple_of
-        )
+        policy = resolve_length_policy(padding, truncation, max_length, self.model_max_length, pad_to_multiple_of)
         settings = (policy, max_length is None, return_tensors, add_special_tokens)
         fields = (return_attention_mask, return_token_type_ids)
         if text is None:
@@ -246,9 +240,9 @@ class Tokenizer:
         max_length: int | None = None,
     ) -> list[int]:
         """The input ids of one text."""
-        return self(
-            text, add_special_tokens=add_special_tokens, truncation=truncation, max_length=max_length
-        )["input_ids"]
+        return self(text, add_special_tokens=add_special_tokens, truncation=truncation, max_length=max_length)[
+            "input_ids"
+        ]
 
     def _encode(
         self,
