@@ -35,7 +35,8 @@ class NonFiniteLossError(RuntimeError):
 
 @dataclass
 class TrainResult:
-    """What a call to `train` did. `losses[i]` is the mean target-token loss of each step it ran."""
+    """What a call to `train` did. `losses` holds the mean target-token loss of each step it ran;
+    `model` is the trained model (unwrapped from DDP)."""
 
     output_dir: Path
     step: int
@@ -45,6 +46,7 @@ class TrainResult:
     best_checkpoint: Path | None = None
     best_rouge_l: float | None = None
     validation: dict[str, Any] = field(default_factory=dict)
+    model: Any = None
 
 
 @dataclass(frozen=True)
@@ -223,6 +225,7 @@ def run_steps(run: TrainingRun, log: MetricsLog, stop: StopRequest) -> TrainResu
                 log.append({"kind": "stop", "step": state.step, "reason": "SIGTERM"})
                 break
     result.step = state.step
+    result.model = run.model
     result.best_rouge_l = state.best_rouge_l
     if state.best_step is not None:
         result.best_checkpoint = config.output_path / checkpoint_name(state.best_step)

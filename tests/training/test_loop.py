@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from warmseq.training import NonFiniteLossError, train
+
+
+def read_metrics(folder: Path) -> list[dict]:
+    return [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_training_lowers_loss_and_writes_metrics_plots_checkpoints(stand_in_config) -> None:
+    config = stand_in_config(max_steps=12, eval_every=6, save_every=4, keep=1, lr=2e-2)
+    result = train(config)
+    output = Path(config.output_dir)
+    assert result.step == 12 and result.stopped_by == "max_steps"
+    assert len(result.losses) == 12
+    assert sum(result.losses[-3:]) < sum(result.losses[:3])
+    records = read_metrics(output)
+    train_records = [r for r in records if r["kind"] == "train"]
+    validation_records = [r for r in records if r["kind"] == "validation"]
+    assert [r["step"] for r in train_records] == list(range(1, 13))
+    assert {"loss", "lr", "tokens_per_s", "grad_norm", "epoch"} <= set(train_records[0])
+    assert [r["step"] for r in validation_records] == [6, 12]
+    assert {"loss", "rouge1", "rouge2", "rougeL", "samples"} <= set(validation_records[0])
+    assert len(validation_records[0]["samples"]) == 3
+    assert (output / "loss.png").stat().st_size > 0 and (output / "rouge.png").stat().st_size > 0
+    checkpoints = sorted(p.name for p in output.glob("checkpoint-*"))
+    kept = {"checkpoint-12", f"checkpoint-{result.best_checkpoint.name.split('-')[1]}"}
+    assert set(checkpoints) == kept
+    assert (output / "checkpoint-12" / "trainer_state.json").is_file()
+    assert (output / "checkpoint-12" / "vocab.txt").is_file()
+    assert json.loads((output / "checkpoint-12" / "generation_config.json").read_text())["eos_token_id"] == 3
+
+
+def test_special_ids_come_from_the_bert_tokenizer(stand_in_config) -> None:
+    result = train(stand_in_config(max_steps=1, validation=None))
+    config = result.model.config
+    assert (config.decoder_start_token_id, config.eos_token_id, config.pad_token_id) == (2, 3, 0)
+
+
+def test_given_special_ids_win(stand_in_config) -> None:
+    result = train(stand_in_config(max_steps=1, validation=None, decoder_start_token_id=4, eos_token_id=1))
+    assert (result.model.config.decoder_start_token_id, result.model.config.eos_token_id) == (4, 1)
+
+
+def test_non_finite_loss_stops_with_the_step_and_keeps_the_last_checkpoint(stand_in_config, stand_in) -> None:
+    original_forward = stand_in.forward
+    calls = {"count": 0}
+
+    def forward_that_diverges(self, *args, **kwargs):
+        output = original_forward(self, *args, **kwargs)
+        calls["count"] += 1
+        if calls["count"] == 5:
+            output.loss = output.loss * math.nan
+        return output
+
+    stand_in.forward = forward_that_diverges
+    config = stand_in_config(max_steps=8, save_every=3, validation=None)
+    try:
+        with pytest.raises(NonFiniteLossError, match=r"step 5: the loss is nan.*checkpoint-3"):
+            train(config)
+    finally:
+        stand_in.forward = original_forward
+    assert sorted(p.name for p in Path(config.output_dir).glob("checkpoint-*")) == ["checkpoint-3"]
+    assert read_metrics(Path(config.output_dir))[-1] == {"kind": "stop", "step": 5, "reason": "non-finite loss"}
+
+
+def test_mixed_precision_on_cpu_is_refused(stand_in_config) -> None:
+    with pytest.raises(ValueError, match=r"precision.*'bf16' needs a CUDA device"):
+        train(stand_in_config(precision="bf16", device="cpu"))
