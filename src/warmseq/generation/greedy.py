@@ -1,0 +1,95 @@
+"""Greedy search and multinomial sampling: one token per row per step, rows never reordered.
+
+`iterate_tokens` is a generator that yields each step's new tokens, so the same loop serves whole batches
+(`run_to_end`) and streaming. Without logits transforms a greedy step is a single max over the vocabulary,
+which also gives the check for non-finite logits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from warmseq.generation.logits import Transform, apply_transforms
+from warmseq.generation.sampling import sample_tokens
+
+Cache = Any
+Step = Callable[[Tensor, Cache], tuple[Tensor, Cache]]
+
+
+@dataclass
+class DecodeLimits:
+    """Where a sequence starts and stops; the driver resolves these from the config."""
+
+    prompt_length: int
+    max_length: int  # prompt included
+    eos_ids: Tensor | None  # (n_eos,) int64, or None when nothing ends a sequence early
+    pad_token_id: int  # written after a row has ended
+
+
+def check_finite(best: Tensor, step_number: int) -> None:
+    """`best` (rows,) is each row's largest raw logit: NaN, +inf or -inf there means unusable logits."""
+    if not bool(torch.isfinite(best).all()):
+        bad = (~torch.isfinite(best)).nonzero().flatten().tolist()
+        raise RuntimeError(
+            f"generation step {step_number}: the model returned logits with no usable value "
+            "(NaN or infinite) "
+            f"for rows {bad}; check the model weights and inputs"
+        )
+
+
+def iterate_tokens(
+    step: Step,
+    cache: Cache,
+    tokens: Tensor,
+    limits: DecodeLimits,
+    transforms: list[Transform],
+    *,
+    do_sample: bool,
+    generator: torch.Generator | None = None,
+    scores_out: list[Tensor] | None = None,
+) -> Iterator[Tensor]:
+    """Fill `tokens` (rows, max_length), whose first `prompt_length` columns hold the prompt, a column a step.
+
+    Yields each step's new tokens (rows,). Rows that produced an end token get `pad_token_id` afterwards; the
+    loop stops when every row has ended or `max_length` is reached. `scores_out` collects processed scores.
+    """
+    cur_len = limits.prompt_length
+    rows = tokens.shape[0]
+    unfinished = torch.ones(rows, dtype=torch.bool, device=tokens.device)
+    new_tokens = tokens[:, :cur_len]
+    while True:
+        logits, cache = step(new_tokens, cache)
+        scores = logits.float()
+        step_number = cur_len - limits.prompt_length + 1
+        if not transforms and not do_sample:
+            best, next_tokens = scores.max(dim=-1)
+            check_finite(best, step_number)
+        else:
+            check_finite(scores.amax(dim=-1), step_number)
+            scores = apply_transforms(transforms, scores, tokens[:, :cur_len])
+            next_tokens = sample_tokens(scores, generator)[:, 0] if do_sample else scores.argmax(dim=-1)
+        if scores_out is not None:
+            scores_out.append(scores)
+        if limits.eos_ids is not None:
+            next_tokens = torch.where(unfinished, next_tokens, limits.pad_token_id)
+        tokens[:, cur_len] = next_tokens
+        cur_len += 1
+        yield next_tokens
+        if limits.eos_ids is not None:
+            unfinished &= ~torch.isin(next_tokens, limits.eos_ids)
+            if not bool(unfinished.any()):
+                return
+        if cur_len >= limits.max_length:
+            return
+        new_tokens = tokens[:, cur_len - 1 : cur_len]
+
+
+def run_to_end(steps: Iterator[Tensor], tokens: Tensor, prompt_length: int) -> Tensor:
+    """Exhaust `steps` and return the filled part of `tokens` (rows, prompt_length + steps taken)."""
+    taken = sum(1 for _ in steps)
+    return tokens[:, : prompt_length + taken]
