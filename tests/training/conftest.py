@@ -10,8 +10,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 from stand_in_model import StandInSeq2Seq  # noqa: E402
 from tiny_setup import DATA_DIR, read_records, write_jsonl, write_stand_in_pair, write_vocabulary  # noqa: E402
 
-from warmseq.training import TrainConfig  # noqa: E402
-from warmseq.training import model_loading  # noqa: E402
+from warmseq.training import (
+    TrainConfig,  # noqa: E402
+    model_loading,  # noqa: E402
+)
 
 
 @pytest.fixture(scope="session")
@@ -36,14 +38,28 @@ def stand_in(monkeypatch: pytest.MonkeyPatch) -> type[StandInSeq2Seq]:
 @pytest.fixture
 def stand_in_config(tmp_path: Path, vocab_folder: Path, data_files: tuple[Path, Path], stand_in: type):
     """A factory of small TrainConfigs on the stand-in model; keyword arguments override fields."""
-    encoder, decoder = write_stand_in_pair(tmp_path / "pretrained", vocab_folder, dropout=0.1)
 
-    def make(**overrides: object) -> TrainConfig:
+    def make(dropout: float = 0.1, **overrides: object) -> TrainConfig:
+        """Dropout is on by default so that resumption must restore the generators' states."""
+        encoder, decoder = write_stand_in_pair(tmp_path / f"pretrained-{dropout}", vocab_folder, dropout)
         values = dict(
-            encoder=str(encoder), decoder=str(decoder), train=str(data_files[0]),
-            validation=str(data_files[1]), output_dir=str(tmp_path / "run"), max_steps=6, batch_size=4,
-            lr=1e-2, warmup_steps=2, max_source_length=48, max_target_length=12, eval_every=0,
-            save_every=3, log_every=1, eval_max_new_tokens=6, show_progress=False, seed=3,
+            encoder=str(encoder),
+            decoder=str(decoder),
+            train=str(data_files[0]),
+            validation=str(data_files[1]),
+            output_dir=str(tmp_path / "run"),
+            max_steps=6,
+            batch_size=4,
+            lr=1e-2,
+            warmup_steps=2,
+            max_source_length=48,
+            max_target_length=12,
+            eval_every=0,
+            save_every=3,
+            log_every=1,
+            eval_max_new_tokens=6,
+            show_progress=False,
+            seed=3,
         )
         values.update(overrides)
         return TrainConfig(**values)

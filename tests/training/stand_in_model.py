@@ -101,8 +101,10 @@ class StandInSeq2Seq(torch.nn.Module):
     def save_pretrained(self, folder: str) -> None:
         path = Path(folder)
         path.mkdir(parents=True, exist_ok=True)
-        config = {name: getattr(self.config, name) for name in
-                  ("vocab_size", "hidden", "dropout", "decoder_start_token_id", "eos_token_id", "pad_token_id")}
+        config = {
+            name: getattr(self.config, name)
+            for name in ("vocab_size", "hidden", "dropout", "decoder_start_token_id", "eos_token_id", "pad_token_id")
+        }
         config["max_position_embeddings"] = self.config.decoder.max_position_embeddings
         (path / "config.json").write_text(json.dumps(config))
         save_file({k: v.contiguous() for k, v in self.state_dict().items()}, str(path / "model.safetensors"))
