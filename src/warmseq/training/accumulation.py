@@ -37,9 +37,7 @@ def accumulate_gradients(
     loss_sum = torch.zeros((), dtype=torch.float64)
     for index, batch in enumerate(micro_batches):
         is_last = index == len(micro_batches) - 1
-        sync_context = (
-            contextlib.nullcontext() if is_last or not hasattr(model, "no_sync") else model.no_sync()
-        )
+        sync_context = contextlib.nullcontext() if is_last or not hasattr(model, "no_sync") else model.no_sync()
         with sync_context:
             with autocast():
                 output = model(

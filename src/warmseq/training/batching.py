@@ -134,9 +134,7 @@ class LengthBatcher:
         bounds = np.linspace(0, len(global_batch), self.world_size + 1).astype(int)
         return global_batch[bounds[rank] : bounds[rank + 1]].tolist()
 
-    def batch_at(
-        self, position: DataPosition, rank: int, pad_token_id: int
-    ) -> tuple[TokenBatch, DataPosition]:
+    def batch_at(self, position: DataPosition, rank: int, pad_token_id: int) -> tuple[TokenBatch, DataPosition]:
         """The micro-batch at `position` for `rank`, and the position after it (epochs roll over)."""
         plan = self.epoch_plan(position.epoch)
         if not plan:

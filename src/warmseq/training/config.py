@@ -140,21 +140,14 @@ def check_config(config: TrainConfig) -> None:
             f"TrainConfig.label_smoothing (--label-smoothing) must be in [0, 1), got {config.label_smoothing}"
         )
     if config.max_grad_norm is not None and not config.max_grad_norm > 0:
-        raise ValueError(
-            f"TrainConfig.max_grad_norm (--max-grad-norm) must be > 0 or None, got {config.max_grad_norm}"
-        )
+        raise ValueError(f"TrainConfig.max_grad_norm (--max-grad-norm) must be > 0 or None, got {config.max_grad_norm}")
     if config.schedule not in SCHEDULES:
-        raise ValueError(
-            f"TrainConfig.schedule (--schedule) must be one of {SCHEDULES}, got {config.schedule!r}"
-        )
+        raise ValueError(f"TrainConfig.schedule (--schedule) must be one of {SCHEDULES}, got {config.schedule!r}")
     if config.precision not in PRECISIONS:
-        raise ValueError(
-            f"TrainConfig.precision (--precision) must be one of {PRECISIONS}, got {config.precision!r}"
-        )
+        raise ValueError(f"TrainConfig.precision (--precision) must be one of {PRECISIONS}, got {config.precision!r}")
     if config.eval_max_examples is not None and config.eval_max_examples < 1:
         raise ValueError(
-            "TrainConfig.eval_max_examples (--eval-max-examples) must be >= 1 or None, "
-            f"got {config.eval_max_examples}"
+            f"TrainConfig.eval_max_examples (--eval-max-examples) must be >= 1 or None, got {config.eval_max_examples}"
         )
     if config.resume and config.overwrite:
         raise ValueError("TrainConfig: --resume and --overwrite contradict each other; pass one of them")

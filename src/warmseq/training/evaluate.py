@@ -61,9 +61,7 @@ def evaluate(
     """
     checkpoint = Path(checkpoint_dir)
     if not (checkpoint / "config.json").is_file():
-        raise FileNotFoundError(
-            f"checkpoint {checkpoint}: config.json is missing; expected a saved model folder"
-        )
+        raise FileNotFoundError(f"checkpoint {checkpoint}: config.json is missing; expected a saved model folder")
     torch_device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     model = model_class().from_pretrained(str(checkpoint)).to(torch_device)
     model.eval()
@@ -71,9 +69,7 @@ def evaluate(
     generation = read_json_if_present(checkpoint / GENERATION_CONFIG)
     beams = num_beams if num_beams is not None else int(generation.get("num_beams", 1))
     new_tokens = (
-        max_new_tokens
-        if max_new_tokens is not None
-        else int(generation.get("max_new_tokens", DEFAULT_MAX_NEW_TOKENS))
+        max_new_tokens if max_new_tokens is not None else int(generation.get("max_new_tokens", DEFAULT_MAX_NEW_TOKENS))
     )
     texts = read_text_pairs(data_path, source_field, target_field)
     if max_examples is not None:

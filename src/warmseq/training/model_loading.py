@@ -62,9 +62,7 @@ def resolve_special_ids(
             "the decoder tokenizer has neither cls_token_id nor bos_token_id; pass --decoder-start-token-id"
         )
     if eos is None:
-        raise ValueError(
-            "the decoder tokenizer has neither sep_token_id nor eos_token_id; pass --eos-token-id"
-        )
+        raise ValueError("the decoder tokenizer has neither sep_token_id nor eos_token_id; pass --eos-token-id")
     pad = first_set(pad, getattr(target_tokenizer, "pad_token_id", None), eos)
     source_pad = first_set(
         getattr(source_tokenizer, "pad_token_id", None), getattr(source_tokenizer, "eos_token_id", None), 0

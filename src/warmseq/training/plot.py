@@ -17,9 +17,7 @@ def read_metrics(metrics_path: Path) -> list[dict]:
             try:
                 records.append(json.loads(line))
             except json.JSONDecodeError as error:
-                raise ValueError(
-                    f"{metrics_path}, line {line_number}: not valid JSON ({error.msg})"
-                ) from error
+                raise ValueError(f"{metrics_path}, line {line_number}: not valid JSON ({error.msg})") from error
     return records
 
 
@@ -40,9 +38,7 @@ def plot_metrics(metrics_path: str | Path) -> list[Path]:
     axes.plot([r["step"] for r in train], [r["loss"] for r in train], label="training loss")
     with_loss = [r for r in validation if "loss" in r]
     if with_loss:
-        axes.plot(
-            [r["step"] for r in with_loss], [r["loss"] for r in with_loss], "o-", label="validation loss"
-        )
+        axes.plot([r["step"] for r in with_loss], [r["loss"] for r in with_loss], "o-", label="validation loss")
     axes.set_xlabel("optimizer step")
     axes.set_ylabel("loss per target token")
     axes.legend()

@@ -61,9 +61,7 @@ def text_value(value: object, path: Path, where: str, name: str) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise ValueError(
-            f"data file {path}{where}: field {name!r} should be a string, got {type(value).__name__}"
-        )
+        raise ValueError(f"data file {path}{where}: field {name!r} should be a string, got {type(value).__name__}")
     return value
 
 
@@ -80,9 +78,7 @@ def read_jsonl_fields(path: Path, source_field: str, target_field: str) -> tuple
             except json.JSONDecodeError as error:
                 raise ValueError(f"data file {path}{where}: not valid JSON ({error.msg})") from error
             if not isinstance(record, dict):
-                raise ValueError(
-                    f"data file {path}{where}: expected a JSON object, got {type(record).__name__}"
-                )
+                raise ValueError(f"data file {path}{where}: expected a JSON object, got {type(record).__name__}")
             if source_field not in record or target_field not in record:
                 raise missing_field_error(path, where, [source_field, target_field], list(record))
             sources.append(text_value(record[source_field], path, where, source_field))
@@ -104,9 +100,7 @@ def read_delimited_fields(
             raise missing_field_error(path, " (header)", [source_field, target_field], found)
         for row in reader:
             if None in row:
-                raise ValueError(
-                    f"data file {path}, line {reader.line_num}: {len(found)} header names but more values"
-                )
+                raise ValueError(f"data file {path}, line {reader.line_num}: {len(found)} header names but more values")
             sources.append(row[source_field] or "")
             targets.append(row[target_field] or "")
     return sources, targets
@@ -125,7 +119,5 @@ def read_parquet_fields(path: Path, source_field: str, target_field: str) -> tup
     columns = []
     for name in (source_field, target_field):
         values = table.column(name).to_pylist()
-        columns.append(
-            [text_value(value, path, f", row {row + 1}", name) for row, value in enumerate(values)]
-        )
+        columns.append([text_value(value, path, f", row {row + 1}", name) for row, value in enumerate(values)])
     return columns[0], columns[1]

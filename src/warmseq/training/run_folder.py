@@ -18,9 +18,7 @@ OWNED_FILES = (RUN_FILE, METRICS_FILE, "loss.png", "rouge.png")
 def run_identity(config: TrainConfig) -> dict[str, Any]:
     """The settings that make a run what it is (those a resumption may change are left out)."""
     values = config.to_json_dict()
-    return {
-        name: value for name, value in values.items() if name not in RESUMABLE_FIELDS and name != "output_dir"
-    }
+    return {name: value for name, value in values.items() if name not in RESUMABLE_FIELDS and name != "output_dir"}
 
 
 def differing_fields(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:

@@ -31,9 +31,7 @@ class LearningRateSchedule:
             return self.peak_lr * (1.0 - progress)
         if self.kind == "cosine":
             return self.peak_lr * 0.5 * (1.0 + math.cos(math.pi * progress))
-        raise ValueError(
-            f"learning-rate schedule {self.kind!r} is unknown; expected linear, cosine or constant"
-        )
+        raise ValueError(f"learning-rate schedule {self.kind!r} is unknown; expected linear, cosine or constant")
 
     def to_json_dict(self) -> dict[str, float | int | str]:
         return {

@@ -138,9 +138,7 @@ def set_up_run(config: TrainConfig, rank_info: RankInfo, device: torch.device) -
     if config.resume and checkpoint is None:
         logger.info("--resume: no complete checkpoint in %s; starting from the beginning", config.output_dir)
     tokenizers = (
-        load_checkpoint_tokenizers(checkpoint)
-        if checkpoint
-        else load_tokenizers(config.encoder, config.decoder)
+        load_checkpoint_tokenizers(checkpoint) if checkpoint else load_tokenizers(config.encoder, config.decoder)
     )
     torch.manual_seed(config.seed)  # new weights (cross-attention) start equal on every rank
     model = build_model(config, checkpoint)

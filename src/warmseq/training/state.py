@@ -71,9 +71,7 @@ class TrainerState:
 def read_trainer_state(folder: Path) -> TrainerState:
     path = folder / TRAINER_STATE
     if not path.is_file():
-        raise FileNotFoundError(
-            f"checkpoint {folder}: {TRAINER_STATE} is missing; it is not a complete checkpoint"
-        )
+        raise FileNotFoundError(f"checkpoint {folder}: {TRAINER_STATE} is missing; it is not a complete checkpoint")
     return TrainerState.from_json_dict(json.loads(path.read_text(encoding="utf-8")))
 
 
@@ -162,9 +160,7 @@ def save_checkpoint(
     temporary = output_dir / f"{TEMP_PREFIX}{trainer_state.step}"
     shutil.rmtree(temporary, ignore_errors=True)
     temporary.mkdir(parents=True)
-    write_checkpoint_files(
-        temporary, model, tokenizers, optimizer, rng_states, trainer_state, generation_settings
-    )
+    write_checkpoint_files(temporary, model, tokenizers, optimizer, rng_states, trainer_state, generation_settings)
     sync_folder(temporary)
     if final.exists():
         replaced = output_dir / f"{TEMP_PREFIX}{trainer_state.step}-replaced"

@@ -58,9 +58,7 @@ def tokenize_pairs(
     A target becomes its tokens without special tokens, cut to `max_target_length - 1`, then the end
     token: the model shifts labels right behind the decoder start token, so the start token is not a label.
     """
-    source_ids = tokenize_texts(
-        source_tokenizer, pairs.sources, truncation=True, max_length=max_source_length
-    )
+    source_ids = tokenize_texts(source_tokenizer, pairs.sources, truncation=True, max_length=max_source_length)
     target_ids = tokenize_texts(target_tokenizer, pairs.targets, add_special_tokens=False)
     kept_target_tokens = max_target_length - 1
     truncated = sum(len(ids) > kept_target_tokens for ids in target_ids)

@@ -106,9 +106,7 @@ def validate(
     was_training = model.training
     model.eval()
     indices = list(range(rank_info.rank, len(data.tokens), rank_info.world_size))
-    loss_sum, token_count = summed_loss(
-        model, data.tokens, indices, batch_size, source_pad_id, device, autocast
-    )
+    loss_sum, token_count = summed_loss(model, data.tokens, indices, batch_size, source_pad_id, device, autocast)
     with autocast():
         predictions = generate_texts(
             model,
