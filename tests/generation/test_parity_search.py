@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 import torch
-from conftest import EOS, EOS_2, MAX_POSITIONS, PAD, TinyPeer
 
+from conftest import EOS, EOS_2, MAX_POSITIONS, PAD, TinyPeer
 from warmseq.generation import GenerateOutput, GenerationConfig, generate_tokens
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
@@ -82,7 +82,7 @@ def test_beam_search_matches_peer(peer: TinyPeer, kwargs: dict[str, Any]) -> Non
     assert torch.equal(got.sequences, expected.sequences), f"ours:\n{got.sequences}\npeer:\n{expected.sequences}"
     torch.testing.assert_close(got.sequences_scores, expected.sequences_scores, atol=1e-4, rtol=0)
     assert len(got.scores) == len(expected.scores)
-    for mine, theirs in zip(got.scores, expected.scores):
+    for mine, theirs in zip(got.scores, expected.scores, strict=True):
         torch.testing.assert_close(mine, theirs, atol=1e-4, rtol=0)
 
 
@@ -93,7 +93,7 @@ def test_greedy_scores_match_peer(peer: TinyPeer) -> None:
     assert torch.equal(got.sequences, expected.sequences)
     assert got.sequences_scores is None
     assert len(got.scores) == len(expected.scores)
-    for mine, theirs in zip(got.scores, expected.scores):
+    for mine, theirs in zip(got.scores, expected.scores, strict=True):
         torch.testing.assert_close(mine, theirs, atol=1e-5, rtol=0)
 
 
