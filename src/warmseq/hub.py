@@ -36,10 +36,6 @@ def download_from_hub(repo_id: str, filename: str, *, optional: bool) -> Path | 
 
     try:
         return Path(huggingface_hub.hf_hub_download(repo_id, filename))
-    except EntryNotFoundError:
-        if optional:
-            return None
-        raise FileNotFoundError(f"Hub model {repo_id!r} has no file {filename}") from None
     except LocalEntryNotFoundError:
         if optional and huggingface_hub.try_to_load_from_cache(repo_id, "config.json"):
             return None
@@ -47,5 +43,9 @@ def download_from_hub(repo_id: str, filename: str, *, optional: bool) -> Path | 
             f"{repo_id!r} is not a local folder and {filename} is not in the Hub cache "
             "(offline or unreachable); pass a local folder or download it once while online"
         ) from None
+    except EntryNotFoundError:
+        if optional:
+            return None
+        raise FileNotFoundError(f"Hub model {repo_id!r} has no file {filename}") from None
     except RepositoryNotFoundError:
         raise FileNotFoundError(f"{repo_id!r} is neither a local folder nor a model on the Hub") from None
