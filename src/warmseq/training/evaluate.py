@@ -10,7 +10,7 @@ from typing import Any
 import torch
 
 from .metrics import rouge, sacrebleu_score
-from .model_loading import load_checkpoint_tokenizers, model_class, position_limit, resolve_special_ids
+from .model_loading import load_checkpoint_tokenizers, load_trained_model, position_limit, resolve_special_ids
 from .records import read_text_pairs
 from .state import GENERATION_CONFIG, TRAINER_STATE
 from .tokenized import tokenize_pairs
@@ -63,7 +63,7 @@ def evaluate(
     if not (checkpoint / "config.json").is_file():
         raise FileNotFoundError(f"checkpoint {checkpoint}: config.json is missing; expected a saved model folder")
     torch_device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    model = model_class().from_pretrained(str(checkpoint)).to(torch_device)
+    model = load_trained_model(checkpoint).to(torch_device)
     model.eval()
     source_tokenizer, target_tokenizer = load_checkpoint_tokenizers(checkpoint)
     generation = read_json_if_present(checkpoint / GENERATION_CONFIG)

@@ -108,6 +108,10 @@ def build_model(config: TrainConfig, checkpoint: Path | None) -> Any:
     return model
 
 
+def load_trained_model(checkpoint: Path) -> Any:
+    return model_class().from_pretrained(str(checkpoint))
+
+
 def position_limit(sub_config: Any) -> int | None:
     for name in ("max_position_embeddings", "n_positions"):
         value = getattr(sub_config, name, None)
