@@ -85,7 +85,8 @@ def gpt2_folder(texts: list[str], tmp_path_factory: pytest.TempPathFactory) -> P
     return train_byte_level_bpe(texts, tmp_path_factory.mktemp("gpt2-bpe"), GPT2_CONFIG)
 
 
-def assert_same_encoding(ours, peer, texts: list[str], **options) -> None:
+def assert_same_encoding(ours, peer, texts: list[str], **options):
+    """Encodes with both and compares every field; returns our encoding for further checks."""
     mine, theirs = ours(texts, **options), peer(texts, **options)
     assert list(mine.keys()) == list(theirs.keys())
     for key in theirs:
@@ -93,6 +94,7 @@ def assert_same_encoding(ours, peer, texts: list[str], **options) -> None:
             assert torch.equal(mine[key], theirs[key]), key
         else:
             assert mine[key] == theirs[key], key
+    return mine
 
 
 def assert_same_decoding(ours, peer, ids) -> None:
@@ -101,14 +103,13 @@ def assert_same_decoding(ours, peer, ids) -> None:
 
 
 def assert_full_parity(ours, peer, texts: list[str]) -> None:
-    """Unpadded ids, batches padded and truncated at 128, and decoded strings of both."""
-    assert_same_encoding(ours, peer, texts)
-    assert_same_encoding(ours, peer, texts, padding=True, truncation=True, max_length=128, return_tensors="pt")
-    for start in range(0, len(texts), 512):  # batches of varied longest lengths, padded per batch
-        assert_same_encoding(ours, peer, texts[start : start + 512], padding=True)
-    assert_same_decoding(ours, peer, ours(texts)["input_ids"])
-    padded = ours(texts, padding=True, truncation=True, max_length=128, return_tensors="pt")["input_ids"]
-    assert_same_decoding(ours, peer, padded)
+    """Whole-text ids, batches padded and truncated at 128, and the decoded strings of both."""
+    whole = assert_same_encoding(ours, peer, texts)
+    padded = assert_same_encoding(ours, peer, texts, padding=True, truncation=True, max_length=128, return_tensors="pt")
+    for start in range(0, 1024, 256):  # batches padded to their own longest sequence
+        assert_same_encoding(ours, peer, texts[start : start + 256], padding=True)
+    assert_same_decoding(ours, peer, whole["input_ids"])
+    assert_same_decoding(ours, peer, padded["input_ids"])
 
 
 def test_minilm_matches_peer_on_all_text_and_summaries(texts: list[str]) -> None:

@@ -284,10 +284,6 @@ class Tokenizer:
             )
         try:
             return self.backend.encode_batch(texts, add_special_tokens=add_special_tokens)
-        except Exception as error:  # the Rust side raises a bare Exception; say which setting failed
-            raise ValueError(
-                f"tokenizer could not encode the batch (truncate_to={policy.truncate_to}): {error}"
-            ) from error
         finally:
             self.backend.no_truncation()
             self.backend.no_padding()
