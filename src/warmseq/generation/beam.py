@@ -28,14 +28,10 @@ RULED_OUT = -1.0e9
 
 @dataclass
 class BeamState:
-    running_tokens: (
-        Tensor  # (batch, beams, max_length) int64: hypotheses still growing, fill value past cur_len
-    )
+    running_tokens: Tensor  # (batch, beams, max_length) int64: hypotheses still growing, fill value past cur_len
     running_scores: Tensor  # (batch, beams) float32: summed log-probs; RULED_OUT for all but beam 0 at first
     finished_tokens: Tensor  # (batch, beams, max_length) int64: best finished hypotheses, best first
-    finished_scores: (
-        Tensor  # (batch, beams) float32: length-penalised scores, RULED_OUT where a slot is empty
-    )
+    finished_scores: Tensor  # (batch, beams) float32: length-penalised scores, RULED_OUT where a slot is empty
     finished_lengths: Tensor  # (batch, beams) int64: new tokens in each finished hypothesis
     is_finished: Tensor  # (batch, beams) bool: the slot holds a hypothesis that ended
     can_improve: Tensor  # (batch, 1) bool: running beams may still beat the worst finished hypothesis
@@ -102,9 +98,7 @@ def beam_search(
         if scores_out is not None:
             scores_out.append(log_probs)
         vocab = log_probs.shape[-1]
-        total = (log_probs.view(batch, beams, vocab) + state.running_scores[:, :, None]).view(
-            batch, beams * vocab
-        )
+        total = (log_probs.view(batch, beams, vocab) + state.running_scores[:, :, None]).view(batch, beams * vocab)
         cand_scores, cand_index = pick_candidates(total, keep, settings.do_sample, generator)
         cand_beam = cand_index // vocab  # (batch, keep): which running beam each candidate extends
         cand_token = cand_index % vocab
@@ -182,9 +176,7 @@ def keep_finished(
     state.is_finished = gather_rows(torch.cat((state.is_finished, just_finished), dim=1), chosen)
 
 
-def update_can_improve(
-    state: BeamState, new_length: int, max_new_length: int, settings: BeamSettings
-) -> None:
+def update_can_improve(state: BeamState, new_length: int, max_new_length: int, settings: BeamSettings) -> None:
     """Can the best running beam still beat the worst finished one? ("never": it may grow to the end)"""
     if settings.early_stopping == "never" and settings.length_penalty > 0.0:
         best_length = max_new_length

@@ -93,8 +93,7 @@ class GenerationConfig:
             raise ValueError(f"GenerationConfig: num_beams must be an integer >= 1, got {self.num_beams!r}")
         if not isinstance(self.num_return_sequences, int) or self.num_return_sequences < 1:
             raise ValueError(
-                "GenerationConfig: num_return_sequences must be an integer >= 1, "
-                f"got {self.num_return_sequences!r}"
+                f"GenerationConfig: num_return_sequences must be an integer >= 1, got {self.num_return_sequences!r}"
             )
         if self.num_beams > 1 and self.num_return_sequences > self.num_beams:
             raise ValueError(
@@ -108,33 +107,23 @@ class GenerationConfig:
             )
         if self.early_stopping not in (True, False, "never"):
             raise ValueError(
-                "GenerationConfig: early_stopping must be True, False or 'never', "
-                f"got {self.early_stopping!r}"
+                f"GenerationConfig: early_stopping must be True, False or 'never', got {self.early_stopping!r}"
             )
         for name in ("max_length", "max_new_tokens"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 1):
-                raise ValueError(
-                    f"GenerationConfig: {name} must be a positive integer or None, got {value!r}"
-                )
+                raise ValueError(f"GenerationConfig: {name} must be a positive integer or None, got {value!r}")
         for name in ("min_length", "no_repeat_ngram_size"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 0:
                 raise ValueError(f"GenerationConfig: {name} must be an integer >= 0, got {value!r}")
-        if self.min_new_tokens is not None and (
-            not isinstance(self.min_new_tokens, int) or self.min_new_tokens < 0
-        ):
-            raise ValueError(
-                f"GenerationConfig: min_new_tokens must be an integer >= 0, got {self.min_new_tokens!r}"
-            )
+        if self.min_new_tokens is not None and (not isinstance(self.min_new_tokens, int) or self.min_new_tokens < 0):
+            raise ValueError(f"GenerationConfig: min_new_tokens must be an integer >= 0, got {self.min_new_tokens!r}")
         if self.top_k is not None and (not isinstance(self.top_k, int) or self.top_k < 0):
-            raise ValueError(
-                f"GenerationConfig: top_k must be an integer >= 0 (0 turns it off), got {self.top_k!r}"
-            )
+            raise ValueError(f"GenerationConfig: top_k must be an integer >= 0 (0 turns it off), got {self.top_k!r}")
         if not self.repetition_penalty > 0:
             raise ValueError(
-                "GenerationConfig: repetition_penalty must be > 0 (1.0 turns it off), "
-                f"got {self.repetition_penalty!r}"
+                f"GenerationConfig: repetition_penalty must be > 0 (1.0 turns it off), got {self.repetition_penalty!r}"
             )
         if self.do_sample:
             if not self.temperature > 0:
@@ -143,31 +132,23 @@ class GenerationConfig:
                     "for greedy decoding set do_sample=False"
                 )
             if not 0 < self.top_p <= 1:
-                raise ValueError(
-                    f"GenerationConfig: top_p must be in (0, 1] when sampling, got {self.top_p!r}"
-                )
+                raise ValueError(f"GenerationConfig: top_p must be in (0, 1] when sampling, got {self.top_p!r}")
         self.validate_token_ids()
 
     def validate_token_ids(self) -> None:
         for name in ("pad_token_id", "bos_token_id", "decoder_start_token_id", "forced_bos_token_id"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 0):
-                raise ValueError(
-                    f"GenerationConfig: {name} must be a token id (an integer >= 0), got {value!r}"
-                )
+                raise ValueError(f"GenerationConfig: {name} must be a token id (an integer >= 0), got {value!r}")
         for name in ("eos_token_id", "forced_eos_token_id"):
             ids = getattr(self, name)
             if ids is not None and not all(isinstance(i, int) and i >= 0 for i in as_id_list(ids)):
-                raise ValueError(
-                    f"GenerationConfig: {name} must be a token id or a list of them, got {ids!r}"
-                )
+                raise ValueError(f"GenerationConfig: {name} must be a token id or a list of them, got {ids!r}")
         words = self.bad_words_ids
         if words is not None and (
             not isinstance(words, list)
             or not words
-            or not all(
-                isinstance(w, list) and w and all(isinstance(i, int) and i >= 0 for i in w) for w in words
-            )
+            or not all(isinstance(w, list) and w and all(isinstance(i, int) and i >= 0 for i in w) for w in words)
         ):
             raise ValueError(
                 "GenerationConfig: bad_words_ids must be a non-empty list of non-empty lists of token ids, "

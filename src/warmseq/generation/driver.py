@@ -70,9 +70,7 @@ def generate_tokens(
         rows_per_source = config.num_beams
         cache = make_cache(rows_per_source, limits.max_length - prompt_length)
         transforms = LazyTransforms(config, limits, min_tokens_to_keep=1 + max(1, n_eos(limits)))
-        settings = BeamSettings(
-            config.num_beams, float(config.length_penalty), config.early_stopping, config.do_sample
-        )
+        settings = BeamSettings(config.num_beams, float(config.length_penalty), config.early_stopping, config.do_sample)
         state, _ = beam_search(
             step,
             reorder,
@@ -141,11 +139,7 @@ def stream_tokens(
 
 def check_prompt(decoder_prompt: Tensor) -> None:
     if not isinstance(decoder_prompt, Tensor) or decoder_prompt.dim() != 2:
-        shape = (
-            tuple(decoder_prompt.shape)
-            if isinstance(decoder_prompt, Tensor)
-            else type(decoder_prompt).__name__
-        )
+        shape = tuple(decoder_prompt.shape) if isinstance(decoder_prompt, Tensor) else type(decoder_prompt).__name__
         raise ValueError(f"decoder_prompt must be a 2-D tensor (batch, prompt_length), got {shape}")
     if decoder_prompt.shape[0] == 0:
         raise ValueError("decoder_prompt has batch size 0: there is nothing to generate for")
@@ -252,9 +246,7 @@ class LazyTransforms:
                 device=scores.device,
             )
             if self.config.do_sample:
-                self.built += build_sampling_transforms(
-                    self.config, min_tokens_to_keep=self.min_tokens_to_keep
-                )
+                self.built += build_sampling_transforms(self.config, min_tokens_to_keep=self.min_tokens_to_keep)
         for transform in self.built:
             scores = transform(scores, history)
         return scores

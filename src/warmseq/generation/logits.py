@@ -41,9 +41,7 @@ def block_repeated_ngrams(scores: Tensor, history: Tensor, *, size: int) -> Tens
     return scores
 
 
-def ban_words(
-    scores: Tensor, history: Tensor, *, single: Tensor, prefixes: list[tuple[Tensor, Tensor]]
-) -> Tensor:
+def ban_words(scores: Tensor, history: Tensor, *, single: Tensor, prefixes: list[tuple[Tensor, Tensor]]) -> Tensor:
     """Ban one-token words always, and the last token of a longer word whenever its prefix ends `history`.
 
     `prefixes` holds, per prefix length p, a pair (prefix ids (words, p), last ids (words,)).
@@ -103,9 +101,7 @@ def build_transforms(
     return transforms
 
 
-def bad_words_transform(
-    words: list[list[int]], eos_ids: list[int], vocab_size: int, device: torch.device
-) -> Transform:
+def bad_words_transform(words: list[list[int]], eos_ids: list[int], vocab_size: int, device: torch.device) -> Transform:
     too_large = sorted({i for word in words for i in word if i >= vocab_size})
     if too_large:
         raise ValueError(f"bad_words_ids holds ids {too_large} outside the vocabulary of {vocab_size} tokens")
