@@ -1,6 +1,7 @@
 """warmseq: sequence-to-sequence models warm-started from a pretrained encoder and decoder."""
 
 from warmseq.configs import AutoConfig, BertConfig, EncoderDecoderConfig, PretrainedConfig
+from warmseq.generation import GenerateOutput, GenerationConfig
 from warmseq.modeling.auto import AutoModel, AutoModelForCausalLM
 from warmseq.modeling.bert import BertForCausalLM, BertLMHeadModel, BertModel
 from warmseq.modeling.encoder_decoder import EncoderDecoderModel
@@ -17,5 +18,7 @@ __all__ = [
     "BertModel",
     "EncoderDecoderConfig",
     "EncoderDecoderModel",
+    "GenerateOutput",
+    "GenerationConfig",
     "PretrainedConfig",
 ]

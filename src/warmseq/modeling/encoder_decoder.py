@@ -13,12 +13,22 @@ from warmseq.checkpoints.keymap import KeyMap, rename
 from warmseq.configs.auto import AutoConfig
 from warmseq.configs.base import PretrainedConfig
 from warmseq.configs.encoder_decoder import EncoderDecoderConfig
-from warmseq.modeling.auto import AutoModel, AutoModelForCausalLM, decoder_class_for, encoder_class_for
+from warmseq.generation.config import GENERATION_CONFIG_NAME, GenerationConfig
+from warmseq.hub import resolve_file
+from warmseq.modeling.auto import (
+    AutoModel,
+    AutoModelForCausalLM,
+    decoder_class_for,
+    encoder_class_for,
+    family_class_name,
+)
 from warmseq.modeling.causal_lm import CausalLM
 from warmseq.modeling.encoder import EncoderModel
+from warmseq.modeling.generate import SPECIAL_IDS, default_generation_config, generate, stream
 from warmseq.modeling.inputs import check_labels, check_token_ids
 from warmseq.modeling.outputs import BaseModelOutput, Seq2SeqLMOutput
 from warmseq.modeling.pretrained import PreTrainedModel
+from warmseq.modeling.sharing import share_encoder_decoder_weights
 
 logger = logging.getLogger("warmseq")
 
@@ -56,6 +66,7 @@ class EncoderDecoderModel(PreTrainedModel):
         self.encoder, self.decoder = encoder, decoder
         # the parts read the pair's config, so one edit reaches both
         encoder.config, decoder.config = config.encoder, config.decoder
+        share_encoder_decoder_weights(config, encoder, decoder)  # tie_encoder_decoder=True: one set of weights
         self.enc_to_dec_proj = None
         if encoder.hidden_size != decoder.hidden_size:
             self.enc_to_dec_proj = nn.Linear(encoder.hidden_size, decoder.hidden_size)
@@ -175,6 +186,37 @@ class EncoderDecoderModel(PreTrainedModel):
             )
         return shift_tokens_right(labels, pad, start)
 
+    # ---- generation ------------------------------------------------------------------------------
+    def generate(self, input_ids: Tensor | None = None, attention_mask: Tensor | None = None, **kwargs: Any) -> Any:
+        """Token ids (batch * num_return_sequences, length) for each source, start token included.
+
+        Greedy search, beam search (`num_beams`) or sampling (`do_sample=True`); keywords are
+        `GenerationConfig` fields, `generation_config=`, `decoder_input_ids=` or `generator=` (seeded sampling).
+        With `return_dict_in_generate=True` returns an object with `sequences`, `scores`, `sequences_scores`."""
+        input_ids = kwargs.pop("inputs", input_ids)
+        if input_ids is None:
+            raise ValueError("generate() needs input_ids: the source token ids, shape (batch, length)")
+        return generate(self, input_ids, attention_mask, **kwargs)
+
+    def stream(self, input_ids: Tensor, attention_mask: Tensor | None = None, **kwargs: Any):
+        """Yield the new token ids of one source's output one by one (greedy or sampling)."""
+        return stream(self, input_ids, attention_mask, **kwargs)
+
+    def save_extra_files(self, folder) -> None:
+        config = self.generation_config or default_generation_config(self.config)
+        for name in SPECIAL_IDS:
+            if getattr(self.config, name, None) is not None:
+                setattr(config, name, getattr(self.config, name))
+        config.save_pretrained(folder)
+
+    def after_load(self, name_or_path: str | os.PathLike) -> None:
+        path = resolve_file(name_or_path, GENERATION_CONFIG_NAME, optional=True)
+        self.generation_config = (GenerationConfig.from_pretrained(path) if path is not None
+                                  else default_generation_config(self.config))
+        for name in SPECIAL_IDS:  # the model config is the one source of truth for special ids
+            if getattr(self.config, name, None) is None and getattr(self.generation_config, name) is not None:
+                setattr(self.config, name, getattr(self.generation_config, name))
+
     # ---- building from pretrained parts ------------------------------------------------------
     @classmethod
     def from_encoder_decoder_pretrained(
@@ -221,11 +263,15 @@ def load_part(name_or_path: str | os.PathLike | None, kwargs: dict[str, Any], ro
 def check_pair(encoder: nn.Module, decoder: nn.Module) -> None:
     if isinstance(encoder, CausalLM) or not isinstance(encoder, EncoderModel):
         raise ValueError(
-            f"the encoder is a {type(encoder).__name__}; expected an encoder without an LM head "
-            "(e.g. BertModel, not BertLMHeadModel)"
+            f"the encoder is a {type(encoder).__name__}"
+            f"{', which has an LM head' if isinstance(encoder, CausalLM) else ''}; expected a warmseq encoder "
+            f"without an LM head (e.g. {family_class_name(encoder, 'encoder', 'BertModel')})"
         )
     if not isinstance(decoder, CausalLM):
-        raise ValueError(f"the decoder is a {type(decoder).__name__}; expected a causal LM (e.g. BertLMHeadModel)")
+        raise ValueError(
+            f"the decoder is a {type(decoder).__name__}, which has no LM head; expected a warmseq causal LM "
+            f"(e.g. {family_class_name(decoder, 'decoder', 'BertLMHeadModel')})"
+        )
     if not decoder.has_cross_attention:
         raise ValueError(
             f"the decoder {type(decoder).__name__} has no cross-attention: build it with a config that has "

@@ -1,0 +1,127 @@
+"""`generate()` for encoder-decoder models: encode once, then hand a cached decode step to a search.
+
+The search strategies in `warmseq.generation` see only `step`, `reorder` and `make_cache`; this file
+is where the model meets them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import torch
+from torch import Tensor
+
+from warmseq.generation.config import GenerationConfig, field_names, unknown_field_message
+from warmseq.generation.driver import GenerateOutput, generate_tokens, stream_tokens
+from warmseq.modeling.cache import DecoderCache
+from warmseq.modeling.inputs import check_token_ids
+
+if TYPE_CHECKING:
+    from warmseq.modeling.encoder_decoder import EncoderDecoderModel
+
+SPECIAL_IDS = ("decoder_start_token_id", "pad_token_id", "eos_token_id", "bos_token_id")
+
+
+def default_generation_config(model_config: Any) -> GenerationConfig:
+    """Generation settings for a model without generation_config.json (legacy top-level fields honoured)."""
+    return GenerationConfig.from_model_config(dict(model_config.generation_fields))
+
+
+def resolve_generation_config(model: EncoderDecoderModel, base: GenerationConfig | None,
+                              kwargs: dict[str, Any]) -> GenerationConfig:
+    """The settings of one call: explicit keywords, then the model's config for special ids (so setting
+    `model.config.decoder_start_token_id` is enough), then generation_config.json, then the decoder's config."""
+    names = field_names()
+    for key in kwargs:
+        if key not in names:
+            raise TypeError(f"generate() got an unknown keyword: {unknown_field_message(key, names)}")
+    config = (base or model.generation_config or default_generation_config(model.config)).copy()
+    for name in SPECIAL_IDS:
+        if name in kwargs:
+            continue
+        for source in (model.config, config, model.config.decoder):
+            value = getattr(source, name, None)
+            if value is not None:
+                setattr(config, name, value)
+                break
+    return config.update(**kwargs)
+
+
+def decoder_prompt(model: EncoderDecoderModel, config: GenerationConfig, batch: int,
+                   decoder_input_ids: Tensor | None, device: torch.device) -> Tensor:
+    if decoder_input_ids is not None:
+        check_token_ids(decoder_input_ids, "decoder_input_ids", model.decoder.spec.vocab_size)
+        return decoder_input_ids
+    start = config.decoder_start_token_id
+    if start is None:
+        raise ValueError(
+            "generate() needs the token that starts every target: set model.config.decoder_start_token_id "
+            "(BERT decoders: the tokenizer's cls_token_id, e.g. 101; GPT-2 decoders: bos_token_id)"
+        )
+    return torch.full((batch, 1), start, dtype=torch.long, device=device)
+
+
+class CachedDecoder:
+    """The decode step over a model's decoder, with the LM head weight transposed once per call.
+
+    A (hidden, vocab) weight makes the batch-1 vocabulary projection a fast matrix product on CPU."""
+
+    def __init__(self, model: EncoderDecoderModel, memory: Tensor, memory_mask: Tensor | None) -> None:
+        decoder = model.decoder
+        self.decoder, self.memory, self.memory_mask = decoder, memory, memory_mask
+        self.head_t = decoder.output_weight().t().contiguous()  # (hidden, vocab)
+        bias = decoder.lm_head.bias
+        self.head_bias = bias if bias is not None else self.head_t.new_zeros(self.head_t.shape[1])
+
+    def make_cache(self, rows_per_source: int, max_new: int, prompt_length: int = 1) -> DecoderCache:
+        rows = self.memory.shape[0] * rows_per_source
+        return self.decoder.new_cache(rows, prompt_length + max_new, self.memory, self.memory_mask)
+
+    def step(self, tokens: Tensor, cache: DecoderCache) -> tuple[Tensor, DecoderCache]:
+        hidden = self.decoder.lm_head.prepare(self.decoder.decode(tokens, cache))
+        return torch.addmm(self.head_bias, hidden, self.head_t), cache
+
+    @staticmethod
+    def reorder(cache: DecoderCache, rows: Tensor) -> DecoderCache:
+        return cache.select_rows(rows)
+
+
+def prepare(model: EncoderDecoderModel, input_ids: Tensor, attention_mask: Tensor | None,
+            config: GenerationConfig) -> tuple[Tensor, Tensor | None]:
+    """Encode the sources once; (memory, memory_mask)."""
+    check_token_ids(input_ids, "input_ids", model.encoder.spec.vocab_size, model.encoder.spec.usable_positions)
+    if attention_mask is None and config.pad_token_id is not None:
+        is_pad = input_ids == config.pad_token_id
+        if bool(is_pad.any()) and config.pad_token_id not in config.eos_token_ids():
+            attention_mask = (~is_pad).long()
+    return model.encode(input_ids, attention_mask), attention_mask
+
+
+def generate(model: EncoderDecoderModel, input_ids: Tensor, attention_mask: Tensor | None = None, *,
+             generation_config: GenerationConfig | None = None, decoder_input_ids: Tensor | None = None,
+             generator: torch.Generator | None = None, **kwargs: Any) -> Tensor | GenerateOutput:
+    config = resolve_generation_config(model, generation_config, kwargs)
+    with torch.inference_mode():
+        memory, memory_mask = prepare(model, input_ids, attention_mask, config)
+        prompt = decoder_prompt(model, config, input_ids.shape[0], decoder_input_ids, input_ids.device)
+        decoder = CachedDecoder(model, memory, memory_mask)
+        output = generate_tokens(
+            decoder.step, decoder.reorder,
+            lambda per_source, max_new: decoder.make_cache(per_source, max_new, prompt.shape[1]),
+            prompt, config, max_positions=model.decoder.spec.usable_positions, generator=generator,
+        )
+    return output if config.return_dict_in_generate else output.sequences
+
+
+def stream(model: EncoderDecoderModel, input_ids: Tensor, attention_mask: Tensor | None = None, *,
+           generator: torch.Generator | None = None, **kwargs: Any) -> Iterator[int]:
+    """New token ids of one sequence as they are chosen (greedy or sampling)."""
+    config = resolve_generation_config(model, None, kwargs)
+    with torch.inference_mode():
+        memory, memory_mask = prepare(model, input_ids, attention_mask, config)
+        prompt = decoder_prompt(model, config, input_ids.shape[0], None, input_ids.device)
+        decoder = CachedDecoder(model, memory, memory_mask)
+        tokens = stream_tokens(decoder.step, decoder.make_cache, prompt, config,
+                               max_positions=model.decoder.spec.usable_positions, generator=generator)
+        yield from tokens
