@@ -251,10 +251,20 @@ def test_gpt2_has_no_specials_by_default_and_takes_eos_as_pad(gpt2_files: Path) 
     assert tokenizer(["a", "a a a"], padding=True).input_ids[0][-1] == tokenizer.eos_token_id
 
 
-def test_add_prefix_space_changes_the_first_word(roberta_files: Path) -> None:
+def test_add_prefix_space_changes_the_first_word(roberta_files: Path, tmp_path: Path) -> None:
     plain = AutoTokenizer.from_pretrained(roberta_files)
     prefixed = AutoTokenizer.from_pretrained(roberta_files, add_prefix_space=True)
     assert prefixed("package").input_ids == plain(" package").input_ids != plain("package").input_ids
+    plain.save_pretrained(tmp_path)  # now a tokenizer.json, whose pipeline the option must change too
+    assert (
+        AutoTokenizer.from_pretrained(tmp_path, add_prefix_space=True)("package").input_ids
+        == prefixed("package").input_ids
+    )
+    (tmp_path / "tokenizer_config.json").unlink()
+    (tmp_path / "special_tokens_map.json").unlink()
+    json_only = AutoTokenizer.from_pretrained(tmp_path, add_prefix_space=True)
+    json_only.save_pretrained(tmp_path / "again")
+    assert json.loads((tmp_path / "again" / "tokenizer_config.json").read_text())["add_prefix_space"] is True
     assert plain("a").input_ids[0] == plain.cls_token_id and plain("a").input_ids[-1] == plain.sep_token_id
 
 

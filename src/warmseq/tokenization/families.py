@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import tokenizers
+from tokenizers import normalizers, pre_tokenizers, processors
 
 from .files import BPE_MERGES, BPE_VOCAB, WORDPIECE_VOCAB, TokenizerFiles
 from .tokenizer import Tokenizer
@@ -59,6 +60,14 @@ class BertTokenizer(Tokenizer):
         cls_id, sep_id = self.template_token_ids()
         self.backend.post_processor = wordpiece_template(self.cls_token, cls_id, self.sep_token, sep_id)
 
+    def sync_options_with_pipeline(self, configured: set[str]) -> None:
+        # tokenizer.json's normalizer is the truth; the config's copies of its settings are only reported.
+        normalizer = self.backend.normalizer
+        if isinstance(normalizer, normalizers.BertNormalizer):
+            self.options["do_lower_case"] = normalizer.lowercase
+            self.options["strip_accents"] = normalizer.strip_accents
+            self.options["tokenize_chinese_chars"] = normalizer.handle_chinese_chars
+
 
 class _ByteLevelBPETokenizer(Tokenizer):
     """Shared loading for the GPT-2 / RoBERTa / BART byte-level BPE vocabularies."""
@@ -75,6 +84,18 @@ class _ByteLevelBPETokenizer(Tokenizer):
                 f"found neither (a {WORDPIECE_VOCAB} folder is a WordPiece tokenizer)"
             )
         return build_byte_level_bpe(files.bpe_vocab, files.bpe_merges, bool(options["add_prefix_space"]))
+
+    def sync_options_with_pipeline(self, configured: set[str]) -> None:
+        # add_prefix_space is commonly passed to from_pretrained, so it may change a loaded pipeline.
+        pre_tokenizer, post_processor = self.backend.pre_tokenizer, self.backend.post_processor
+        if not isinstance(pre_tokenizer, pre_tokenizers.ByteLevel):
+            return
+        if "add_prefix_space" in configured:
+            pre_tokenizer.add_prefix_space = bool(self.options["add_prefix_space"])
+            if isinstance(post_processor, processors.RobertaProcessing):
+                post_processor.add_prefix_space = bool(self.options["add_prefix_space"])
+        else:
+            self.options["add_prefix_space"] = pre_tokenizer.add_prefix_space
 
 
 class GPT2Tokenizer(_ByteLevelBPETokenizer):

@@ -66,6 +66,8 @@ def build_tokenizer(cls: type[TokenizerType], files: TokenizerFiles, config: dic
     )
     if built_from_vocabulary:
         tokenizer.attach_post_processor()
+    else:
+        tokenizer.sync_options_with_pipeline({name for name in cls.option_defaults if name in config})
     return tokenizer
 
 

@@ -40,7 +40,7 @@ def tokenizer_config(tokenizer: Tokenizer) -> dict[str, Any]:
     from .tokenizer import UNLIMITED_LENGTH
 
     config: dict[str, Any] = {"tokenizer_class": tokenizer.saved_class_name}
-    config.update(special_token_entries(tokenizer))
+    config.update(special_token_entries(tokenizer, tagged=True))
     config.update(tokenizer.options)
     if tokenizer.model_max_length < UNLIMITED_LENGTH:
         config["model_max_length"] = tokenizer.model_max_length
@@ -50,24 +50,27 @@ def tokenizer_config(tokenizer: Tokenizer) -> dict[str, Any]:
     return config
 
 
-def special_token_entries(tokenizer: Tokenizer) -> dict[str, Any]:
-    """The special tokens as written to both config files (the peer may read either one)."""
+def special_token_entries(tokenizer: Tokenizer, tagged: bool = False) -> dict[str, Any]:
+    """The special tokens as written to both config files (the peer may read either one); `tagged`
+    marks object entries with "__type", which the peer needs in tokenizer_config.json only."""
     added = {token.content: token for token in tokenizer.backend.get_added_tokens_decoder().values()}
     entries: dict[str, Any] = {}
     for name, value in tokenizer.special_tokens_map.items():
         if isinstance(value, str):
-            entries[name] = _token_entry(added.get(value), value)
+            entries[name] = _token_entry(added.get(value), value, tagged)
         else:
-            entries[name] = [_token_entry(added.get(content), content) for content in value]
+            entries[name] = [_token_entry(added.get(content), content, tagged) for content in value]
     return entries
 
 
-def _token_entry(token: AddedToken | None, content: str) -> str | dict[str, Any]:
-    """A plain string, or the peer's tagged object form when the token strips spaces or matches words."""
-    flags = {flag: getattr(token, flag) for flag in ("lstrip", "rstrip", "single_word", "normalized")}
-    if token is None or not any(flags.values()):
+def _token_entry(token: AddedToken | None, content: str, tagged: bool) -> str | dict[str, Any]:
+    """A plain string, or an object when the token strips spaces, matches whole words or is normalized."""
+    if token is None:
         return content
-    return {"__type": "AddedToken", "content": content, **flags, "special": True}
+    flags = {flag: getattr(token, flag) for flag in ("lstrip", "rstrip", "single_word", "normalized")}
+    if not any(flags.values()):
+        return content
+    return {**({"__type": "AddedToken"} if tagged else {}), "content": content, **flags, "special": True}
 
 
 def _write_vocabulary(tokenizer: Tokenizer, folder: Path) -> list[str]:

@@ -14,7 +14,7 @@ from tokenizers import AddedToken, models
 from .batch_encoding import BatchEncoding, as_tensors, check_tensor_type
 from .decoding import as_python_ids, check_ids_in_vocabulary, clean_up_spaces
 from .length_policy import LengthPolicy, PaddingArg, TruncationArg, resolve_length_policy
-from .special_tokens import SPECIAL_TOKEN_NAMES, parse_token_entry
+from .special_token_registry import SpecialTokenRegistry
 
 logger = logging.getLogger(__name__)
 
@@ -25,18 +25,17 @@ PADDING_SIDES = ("right", "left")
 
 def _special_token(name: str) -> property:
     def read(self: Tokenizer) -> str | None:
-        return self._special_tokens[name]
+        return self.special.named[name]
 
     def write(self: Tokenizer, value: str | AddedToken | None) -> None:
-        self._set_special_token(name, value)
+        self.special.assign_existing(name, value)
 
     return property(read, write, doc=f"The {name.replace('_', ' ')} (settable), or None.")
 
 
 def _special_token_id(name: str) -> property:
     def read(self: Tokenizer) -> int | None:
-        token = self._special_tokens[name]
-        return None if token is None else self.backend.token_to_id(token)
+        return self.special.id_of(name)
 
     return property(read, doc=f"The id of the {name.replace('_', ' ')}, or None.")
 
@@ -93,69 +92,31 @@ class Tokenizer:
         self.options = {**self.option_defaults, **(options or {})}
         self.name_or_path = name_or_path
         self._warned_too_long = False
-        self._special_tokens: dict[str, str | None] = dict.fromkeys(SPECIAL_TOKEN_NAMES)
+        self.special = SpecialTokenRegistry(backend, type(self).__name__)
         for name, token in (special_tokens or {}).items():
-            if name not in SPECIAL_TOKEN_NAMES:
-                raise ValueError(f"unknown special token name '{name}'; expected one of {SPECIAL_TOKEN_NAMES}")
-            self._special_tokens[name] = self._register(parse_token_entry(token, name, type(self).__name__))
-        self.additional_special_tokens = [
-            self._register(parse_token_entry(token, "additional_special_tokens", type(self).__name__))
-            for token in additional_special_tokens
-        ]
+            self.special.assign(name, token)
+        self.special.add_additional(list(additional_special_tokens))
 
     # ---- special tokens -------------------------------------------------------------------------
 
-    def _register(self, token: AddedToken | None) -> str | None:
-        if token is None:
-            return None
-        registered = {added.content for added in self.backend.get_added_tokens_decoder().values()}
-        if token.content not in registered:
-            self.backend.add_special_tokens([token])
-        return token.content
-
-    def _set_special_token(self, name: str, value: str | AddedToken | None) -> None:
-        token = parse_token_entry(value, name, type(self).__name__)
-        if token is not None and self.backend.token_to_id(token.content) is None:
-            raise ValueError(
-                f"{name} {token.content!r} is not in this tokenizer's vocabulary ({len(self)} tokens); "
-                f"use an existing token (e.g. tokenizer.{name} = tokenizer.eos_token) or call "
-                f"tokenizer.add_special_tokens({{'{name}': {token.content!r}}}) and resize the model's "
-                "embeddings"
-            )
-        self._special_tokens[name] = self._register(token)
-
-    def add_special_tokens(self, tokens: Mapping[str, str | AddedToken | Sequence[str | AddedToken]]) -> int:
+    def add_special_tokens(self, tokens: Mapping[str, Any]) -> int:
         """Sets named special tokens (and `additional_special_tokens`), adding new ones to the vocabulary.
 
-        Returns how many tokens the vocabulary grew by.
+        Returns how many tokens the vocabulary grew by; resize the model's embeddings when it is not 0.
         """
-        size_before = len(self)
-        for name, value in tokens.items():
-            if name == "additional_special_tokens" and not isinstance(value, (str, AddedToken)):
-                for entry in value:
-                    content = self._register(parse_token_entry(entry, name, "add_special_tokens"))
-                    if content not in self.additional_special_tokens:
-                        self.additional_special_tokens.append(content)
-            elif name in SPECIAL_TOKEN_NAMES:
-                self._special_tokens[name] = self._register(parse_token_entry(value, name, "add_special_tokens"))
-            else:
-                raise ValueError(
-                    f"add_special_tokens: unknown key '{name}'; expected one of "
-                    f"{SPECIAL_TOKEN_NAMES + ('additional_special_tokens',)}"
-                )
-        return len(self) - size_before
+        return self.special.add(tokens)
+
+    @property
+    def additional_special_tokens(self) -> list[str]:
+        return list(self.special.additional)
 
     @property
     def special_tokens_map(self) -> dict[str, str | list[str]]:
-        named: dict[str, str | list[str]] = {k: v for k, v in self._special_tokens.items() if v is not None}
-        if self.additional_special_tokens:
-            named["additional_special_tokens"] = list(self.additional_special_tokens)
-        return named
+        return self.special.as_map()
 
     @property
     def all_special_tokens(self) -> list[str]:
-        tokens = [token for token in self._special_tokens.values() if token is not None]
-        return list(dict.fromkeys(tokens + self.additional_special_tokens))
+        return self.special.all_tokens()
 
     @property
     def all_special_ids(self) -> list[int]:
@@ -386,6 +347,10 @@ class Tokenizer:
 
     def attach_post_processor(self) -> None:
         """Sets the special-token template after a build from vocabulary files; families override this."""
+
+    def sync_options_with_pipeline(self, configured: set[str]) -> None:
+        """After loading a tokenizer.json: options named in `configured` are applied to the pipeline, the
+        others are read from it, so that saving writes what the pipeline does. Families override this."""
 
     def template_token_ids(self) -> tuple[int, int]:
         """The ids of cls_token and sep_token, which a sequence template needs."""
