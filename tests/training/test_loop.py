@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-from warmseq.training import NonFiniteLossError, train
+from warmseq.training import NonFiniteLossError, TrainConfig, train
+from warmseq.training.model_loading import capped_lengths, resolve_special_ids
 
 
 def read_metrics(folder: Path) -> list[dict]:
@@ -73,3 +76,30 @@ def test_non_finite_loss_stops_with_the_step_and_keeps_the_last_checkpoint(stand
 def test_mixed_precision_on_cpu_is_refused(stand_in_config) -> None:
     with pytest.raises(ValueError, match=r"precision.*'bf16' needs a CUDA device"):
         train(stand_in_config(precision="bf16", device="cpu"))
+
+
+def test_progress_bar_shows_loss_lr_and_tokens_per_second(stand_in_config, capsys) -> None:
+    train(stand_in_config(max_steps=2, validation=None, show_progress=True))
+    progress = capsys.readouterr().err
+    assert "loss=" in progress and "lr=" in progress and "tok_s=" in progress
+
+
+def test_gpt2_like_decoder_tokenizer_gives_bos_and_eos() -> None:
+    gpt2 = SimpleNamespace(
+        cls_token_id=None, sep_token_id=None, bos_token_id=50256, eos_token_id=50256, pad_token_id=None
+    )
+    bert = SimpleNamespace(pad_token_id=0, eos_token_id=None)
+    ids = resolve_special_ids(bert, gpt2)
+    assert (ids.decoder_start, ids.eos, ids.pad, ids.source_pad) == (50256, 50256, 50256, 0)
+    with pytest.raises(ValueError, match="neither sep_token_id nor eos_token_id; pass --eos-token-id"):
+        resolve_special_ids(bert, SimpleNamespace(cls_token_id=1))
+
+
+def test_lengths_are_cut_to_the_position_tables(stand_in, caplog) -> None:
+    model = stand_in(vocab_size=10, max_positions=32)
+    config = TrainConfig(
+        encoder="e", decoder="d", train="t", output_dir="o", max_source_length=100, max_target_length=40
+    )
+    with caplog.at_level(logging.INFO):
+        assert capped_lengths(config, model) == (32, 32)
+    assert "--max-target-length 40 exceeds the decoder's 32 positions" in caplog.text
