@@ -57,14 +57,18 @@ class KeyMap:
     derived: frozenset[str] = frozenset()  # checkpoint keys that copy another (tied); skipped both ways
     ignored_suffixes: tuple[str, ...] = ("position_ids",)  # buffers some writers save; never used
     base_prefix: str = ""  # e.g. "bert." in a head model's keys; see align_prefix
+    # checkpoint subtrees this model knowingly leaves unread (BART's decoder half under a BART encoder)
+    unused_prefixes: tuple[str, ...] = ()
 
     def prefixed(self, ours: str, theirs: str) -> KeyMap:
         return KeyMap(tuple(r.prefixed(ours, theirs) for r in self.rules),
-                      frozenset(theirs + k for k in self.derived), self.ignored_suffixes, "")
+                      frozenset(theirs + k for k in self.derived), self.ignored_suffixes, "",
+                      tuple(theirs + p for p in self.unused_prefixes))
 
     def __add__(self, other: KeyMap) -> KeyMap:
         return KeyMap(self.rules + other.rules, self.derived | other.derived,
-                      tuple(dict.fromkeys(self.ignored_suffixes + other.ignored_suffixes)), "")
+                      tuple(dict.fromkeys(self.ignored_suffixes + other.ignored_suffixes)), "",
+                      self.unused_prefixes + other.unused_prefixes)
 
 
 @dataclass
@@ -140,6 +144,8 @@ def apply_load(
         ours[rule.ours] = tensor
     for key in checkpoint:
         if key in used or key in key_map.derived or key.endswith(key_map.ignored_suffixes):
+            continue
+        if key.startswith(key_map.unused_prefixes):
             continue
         report.unexpected_keys.append(key)
     report.unexpected_keys.sort()

@@ -7,12 +7,22 @@ from typing import Any
 
 from warmseq.configs.auto import AutoConfig
 from warmseq.configs.base import PretrainedConfig
+from warmseq.modeling.bart import BartEncoder, BartForCausalLM
 from warmseq.modeling.bert import BertLMHeadModel, BertModel
 from warmseq.modeling.causal_lm import CausalLM
 from warmseq.modeling.encoder import EncoderModel
+from warmseq.modeling.gpt2 import GPT2LMHeadModel, GPT2Model
 
-ENCODER_CLASSES: dict[str, type[EncoderModel]] = {"bert": BertModel}
-DECODER_CLASSES: dict[str, type[CausalLM]] = {"bert": BertLMHeadModel}
+ENCODER_CLASSES: dict[str, type[EncoderModel]] = {
+    "bert": BertModel,
+    "gpt2": GPT2Model,
+    "bart": BartEncoder,  # the encoder stack; the original puts its whole BartModel here
+}
+DECODER_CLASSES: dict[str, type[CausalLM]] = {
+    "bert": BertLMHeadModel,
+    "gpt2": GPT2LMHeadModel,
+    "bart": BartForCausalLM,
+}
 
 
 def _pick(table: dict[str, type], config: PretrainedConfig, role: str) -> type:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -40,6 +42,7 @@ class CausalLM(PreTrainedModel):
     """Base of the decoder families; a family adds its config class and key map."""
 
     uses_base_prefix = True
+    shifts_labels: ClassVar[bool] = True  # labels[i] is the target of logits[i - 1]; BART's labels come pre-shifted
 
     def __init__(self, config: PretrainedConfig) -> None:
         super().__init__(config)
@@ -81,7 +84,8 @@ class CausalLM(PreTrainedModel):
         return_dict: bool = True,
         **unused: object,
     ) -> CausalLMOutput:
-        """Logits for every position; with `labels`, the next-token loss (labels shifted inside)."""
+        """Logits for every position; with `labels`, the next-token loss (labels shifted inside unless
+        the family's `shifts_labels` is False)."""
         check_token_ids(input_ids, "decoder input_ids", self.spec.vocab_size, self.spec.usable_positions)
         if encoder_hidden_states is not None and not self.has_cross_attention:
             raise ValueError(
@@ -92,7 +96,8 @@ class CausalLM(PreTrainedModel):
         logits = self.logits(hidden)
         loss = None
         if labels is not None:
-            loss = F.cross_entropy(logits[:, :-1].flatten(0, 1), labels[:, 1:].flatten(), ignore_index=-100)
+            scored, targets = (logits[:, :-1], labels[:, 1:]) if self.shifts_labels else (logits, labels)
+            loss = F.cross_entropy(scored.flatten(0, 1), targets.flatten(), ignore_index=-100)
         return CausalLMOutput(loss=loss, logits=logits, hidden_states=hidden)
 
     # ---- cached decoding ------------------------------------------------------------------

@@ -17,7 +17,7 @@ class EncoderModel(PreTrainedModel):
     def __init__(self, config: PretrainedConfig) -> None:
         super().__init__(config)
         self.spec = config.to_spec()
-        if self.spec.is_causal or self.spec.has_cross_attention:
+        if config.is_decoder or self.spec.has_cross_attention:  # GPT-2 is causal yet may encode
             raise ValueError(
                 f"{type(self).__name__} is an encoder, but its config has is_decoder={config.is_decoder}, "
                 f"add_cross_attention={config.add_cross_attention}; use the family's causal-LM class as a decoder"

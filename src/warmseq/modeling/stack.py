@@ -7,7 +7,7 @@ from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
 from warmseq.configs.spec import TransformerSpec
-from warmseq.modeling.attention import additive_mask, padding_mask
+from warmseq.modeling.attention import padding_mask
 from warmseq.modeling.block import Block
 from warmseq.modeling.cache import DecoderCache
 from warmseq.modeling.embeddings import Embeddings
@@ -37,7 +37,7 @@ class TransformerStack(nn.Module):
         x = self.embeddings(tokens, 0, token_type_ids)
         mask, is_causal = self.self_attention_mask(attention_mask, tokens.shape[1], x.dtype)
         if memory_mask is not None:
-            memory_mask = additive_mask(padding_mask(memory_mask), x.dtype)
+            memory_mask = padding_mask(memory_mask)
         for layer in self.layers:
             memory_kv = layer.cross_attn.project_memory(memory) if memory is not None and layer.cross_attn else None
             if self.gradient_checkpointing and self.training:
@@ -54,7 +54,9 @@ class TransformerStack(nn.Module):
         mask = padding_mask(attention_mask)  # (batch, 1, 1, seq)
         if self.spec.is_causal:
             mask = mask & torch.ones(seq, seq, dtype=torch.bool, device=mask.device).tril()
-        return additive_mask(mask, dtype), False
+        # bool, not additive: SDPA gives a query with no visible key a zero output, as the peer does
+        # (e.g. a decoder start token that equals pad_token_id and is masked); see docs/gpt2-special-ids.md
+        return mask, False
 
     # ---- cached decoding ------------------------------------------------------------------
     def project_memory(self, memory: Tensor) -> list[tuple[Tensor, Tensor]]:
@@ -65,7 +67,7 @@ class TransformerStack(nn.Module):
         self, rows: int, capacity: int, memory: Tensor, memory_mask: Tensor | None
     ) -> DecoderCache:
         spec = self.spec
-        mask = additive_mask(padding_mask(memory_mask), memory.dtype) if memory_mask is not None else None
+        mask = padding_mask(memory_mask) if memory_mask is not None else None
         return DecoderCache.allocate(rows, spec.num_layers, spec.num_heads, spec.head_dim, capacity,
                                      self.project_memory(memory), mask)
 

@@ -1,0 +1,98 @@
+"""BART's config.json fields, read as its encoder stack or its decoder stack."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from warmseq.configs.base import PretrainedConfig
+from warmseq.configs.spec import TransformerSpec
+
+BART_POSITION_OFFSET = 2  # BART's position table keeps two rows before position 0
+
+BART_ALIASES = {
+    "hidden_size": "d_model",
+    "num_attention_heads": "encoder_attention_heads",
+    "num_hidden_layers": "encoder_layers",
+}
+
+
+class BartConfig(PretrainedConfig):
+    """BART: post-norm blocks, `layernorm_embedding`, learned positions offset by 2, optional
+    sqrt(d_model) embedding scale. `to_spec()` gives the decoder stack when `is_decoder` is set,
+    the encoder stack otherwise."""
+
+    model_type = "bart"
+    defaults: dict[str, Any] = {
+        "vocab_size": 50265,
+        "max_position_embeddings": 1024,
+        "encoder_layers": 12,
+        "encoder_ffn_dim": 4096,
+        "encoder_attention_heads": 16,
+        "decoder_layers": 12,
+        "decoder_ffn_dim": 4096,
+        "decoder_attention_heads": 16,
+        "encoder_layerdrop": 0.0,
+        "decoder_layerdrop": 0.0,
+        "activation_function": "gelu",
+        "d_model": 1024,
+        "dropout": 0.1,
+        "attention_dropout": 0.0,
+        "activation_dropout": 0.0,
+        "init_std": 0.02,
+        "classifier_dropout": 0.0,
+        "scale_embedding": False,
+        "use_cache": True,
+        "pad_token_id": 1,
+        "bos_token_id": 0,
+        "eos_token_id": 2,
+        "is_encoder_decoder": True,
+        "decoder_start_token_id": 2,
+    }
+
+    def __init__(self, **fields: Any) -> None:
+        for alias, name in BART_ALIASES.items():
+            if alias in fields:
+                fields[name] = fields.pop(alias)
+        super().__init__(**fields)
+
+    def __getattr__(self, name: str) -> Any:  # only reached when normal lookup fails
+        if name in BART_ALIASES:
+            return getattr(self, BART_ALIASES[name])
+        if name == "initializer_range":
+            return self.init_std
+        raise AttributeError(f"{type(self).__name__} has no field {name!r}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(BART_ALIASES.get(name, name), value)
+
+    def to_spec(self) -> TransformerSpec:
+        return self.decoder_spec() if self.is_decoder else self.encoder_spec()
+
+    def encoder_spec(self) -> TransformerSpec:
+        return self.stack_spec(self.encoder_layers, self.encoder_attention_heads, self.encoder_ffn_dim, False)
+
+    def decoder_spec(self) -> TransformerSpec:
+        """BART's decoder layers always hold cross-attention (`encoder_attn`), pretrained with the rest."""
+        return self.stack_spec(self.decoder_layers, self.decoder_attention_heads, self.decoder_ffn_dim, True)
+
+    def stack_spec(self, layers: int, heads: int, ffn: int, is_decoder: bool) -> TransformerSpec:
+        return TransformerSpec(
+            vocab_size=self.vocab_size,
+            hidden_size=self.d_model,
+            num_layers=layers,
+            num_heads=heads,
+            intermediate_size=ffn,
+            max_positions=self.max_position_embeddings + BART_POSITION_OFFSET,
+            activation=self.activation_function,
+            norm_eps=1e-5,
+            position_offset=BART_POSITION_OFFSET,
+            embedding_scale=math.sqrt(self.d_model) if self.scale_embedding else 1.0,
+            pad_token_id=self.pad_token_id,
+            dropout=self.dropout,
+            attention_dropout=self.attention_dropout,
+            initializer_range=self.init_std,
+            is_causal=is_decoder,
+            has_cross_attention=is_decoder,
+            lm_head_bias=False,
+        )
