@@ -134,3 +134,11 @@ def test_validation_and_evaluate_write_scores(bert_pair, data_files, tmp_path: P
     lines = scored.predictions_path.read_text().splitlines()
     assert len(lines) == 8 and {"source", "reference", "prediction"} == set(json.loads(lines[0]))
     assert json.loads(scored.scores_path.read_text())["num_beams"] == 2
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="autocast precisions run on CUDA only")
+@pytest.mark.parametrize("precision", ["bf16", "fp16"])
+def test_mixed_precision_trains_on_cuda(bert_pair, data_files, tmp_path: Path, precision: str) -> None:
+    result = train(bert_config(bert_pair, data_files, tmp_path / precision, max_steps=4, precision=precision))
+    assert len(result.losses) == 4 and all(loss == loss and loss < 100 for loss in result.losses)
+    assert next(result.model.parameters()).dtype == torch.float32
