@@ -30,6 +30,8 @@ class TransformerSpec:
     has_cross_attention: bool = False
     memory_size: int | None = None  # width of the encoder states cross-attention reads (default: hidden)
     lm_head_transform: bool = False  # BERT: dense + activation + LayerNorm before the vocabulary projection
+    lm_head_activation: str | None = None  # the head transform's activation if not `activation` (RoBERTa: gelu)
+    embedding_size: int | None = None  # ELECTRA: embeddings narrower than hidden, projected up (default: hidden)
     lm_head_bias: bool = True
     attention_bias: bool = True
 
@@ -41,6 +43,11 @@ class TransformerSpec:
     @property
     def head_dim(self) -> int:
         return self.hidden_size // self.num_heads
+
+    @property
+    def embedding_width(self) -> int:
+        """Width of the token embeddings (and of the LM head's projection)."""
+        return self.embedding_size or self.hidden_size
 
     def check(self) -> None:
         if self.hidden_size % self.num_heads:

@@ -23,13 +23,13 @@ class LMHead(nn.Module):
 
     def __init__(self, spec: TransformerSpec, tied: bool) -> None:
         super().__init__()
-        h = spec.hidden_size
+        h, width = spec.hidden_size, spec.embedding_width
         self.transform = self.transform_norm = None
         if spec.lm_head_transform:
-            self.transform = nn.Linear(h, h)
-            self.transform_norm = nn.LayerNorm(h, eps=spec.norm_eps)
-            self.activation = activation_fn(spec.activation)
-        self.weight = None if tied else nn.Parameter(torch.empty(spec.vocab_size, h))
+            self.transform = nn.Linear(h, width)  # ELECTRA: back down to the embedding width
+            self.transform_norm = nn.LayerNorm(width, eps=spec.norm_eps)
+            self.activation = activation_fn(spec.lm_head_activation or spec.activation)
+        self.weight = None if tied else nn.Parameter(torch.empty(spec.vocab_size, width))
         self.bias = nn.Parameter(torch.zeros(spec.vocab_size)) if spec.lm_head_bias else None
 
     def prepare(self, hidden: Tensor) -> Tensor:

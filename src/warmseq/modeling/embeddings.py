@@ -12,13 +12,14 @@ class Embeddings(nn.Module):
     def __init__(self, spec: TransformerSpec) -> None:
         super().__init__()
         self.spec = spec
-        self.tokens = nn.Embedding(spec.vocab_size, spec.hidden_size, padding_idx=spec.pad_token_id)
-        self.positions = nn.Embedding(spec.max_positions, spec.hidden_size)
-        self.token_types = (
-            nn.Embedding(spec.type_vocab_size, spec.hidden_size) if spec.type_vocab_size else None
-        )
-        self.norm = nn.LayerNorm(spec.hidden_size, eps=spec.norm_eps) if spec.embedding_norm else None
+        width = spec.embedding_width
+        self.tokens = nn.Embedding(spec.vocab_size, width, padding_idx=spec.pad_token_id)
+        self.positions = nn.Embedding(spec.max_positions, width)
+        self.token_types = nn.Embedding(spec.type_vocab_size, width) if spec.type_vocab_size else None
+        self.norm = nn.LayerNorm(width, eps=spec.norm_eps) if spec.embedding_norm else None
         self.dropout = nn.Dropout(spec.dropout)
+        # ELECTRA: narrow embeddings projected up to the blocks' width
+        self.project = nn.Linear(width, spec.hidden_size) if width != spec.hidden_size else None
 
     def forward(self, tokens: Tensor, start: int = 0, token_type_ids: Tensor | None = None) -> Tensor:
         """`tokens` (batch, seq); `start` is the position of the first token (cached decoding)."""
@@ -30,7 +31,8 @@ class Embeddings(nn.Module):
             x = x + (self.token_types(token_type_ids) if token_type_ids is not None else self.token_types.weight[0])
         if self.norm is not None:
             x = self.norm(x)
-        return self.dropout(x)
+        x = self.dropout(x)
+        return self.project(x) if self.project is not None else x
 
     def position_ids(self, tokens: Tensor, start: int) -> Tensor:
         offset = self.spec.position_offset
