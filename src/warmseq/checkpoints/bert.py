@@ -54,7 +54,7 @@ def bert_body_map(spec: TransformerSpec) -> KeyMap:
 def bert_encoder_map(spec: TransformerSpec) -> KeyMap:
     """`BertModel` keys: the body unprefixed, plus the pooler (kept as buffers on our side)."""
     pooler = (rename("pooler_weight", "pooler.dense.weight"), rename("pooler_bias", "pooler.dense.bias"))
-    return bert_body_map(spec) + KeyMap(pooler)
+    return encoder_map(bert_body_map(spec) + KeyMap(pooler), "bert.")
 
 
 def bert_lm_map(spec: TransformerSpec, tied: bool, base: str = "bert.") -> KeyMap:
@@ -63,12 +63,30 @@ def bert_lm_map(spec: TransformerSpec, tied: bool, base: str = "bert.") -> KeyMa
     rules = [
         *linear("lm_head.transform", "cls.predictions.transform.dense"),
         *linear("lm_head.transform_norm", "cls.predictions.transform.LayerNorm"),
-        rename("lm_head.bias", "cls.predictions.bias"),
     ]
-    derived = {"cls.predictions.decoder.bias"}
+    rules, derived = tied_head_rules(rules, "cls.predictions.", tied)
+    return causal_lm_map(body, base, rules, derived)
+
+
+def tied_head_rules(rules: list[KeyRule], head: str, tied: bool) -> tuple[list[KeyRule], set[str]]:
+    """Rules for an LM head's `decoder` projection and bias, and the keys they make derived.
+
+    Tied, the original stores the bias once (`bias`) and no projection. Untied, it holds two biases:
+    the projection's own (`decoder.bias`, the one its forward adds) and a `bias` it never reads;
+    we load the first and write ours under both names."""
     if tied:
-        derived.add("cls.predictions.decoder.weight")
-    else:
-        rules.append(rename("lm_head.weight", "cls.predictions.decoder.weight"))
-    head = KeyMap(tuple(rules), frozenset(derived))
-    return KeyMap((body + head).rules, (body + head).derived, base_prefix=base)
+        return [*rules, rename("lm_head.bias", head + "bias")], {head + "decoder.weight", head + "decoder.bias"}
+    both = KeyRule("lm_head.bias", (head + "decoder.bias", head + "bias"), lambda parts: parts[0],
+                   lambda t: [t, t.clone()])
+    return [*rules, both, rename("lm_head.weight", head + "decoder.weight")], set()
+
+
+def encoder_map(body: KeyMap, base: str) -> KeyMap:
+    """An encoder's keys; `base` is the prefix its family's head models put before them (stripped on load)."""
+    return KeyMap(body.rules, body.derived, body.ignored_suffixes, base_prefix=base)
+
+
+def causal_lm_map(body: KeyMap, base: str, head_rules: list[KeyRule], derived: set[str]) -> KeyMap:
+    """A decoder's keys: `body` (already under `base`) plus its LM head; `derived` keys are tied copies."""
+    both = body + KeyMap(tuple(head_rules), frozenset(derived))
+    return KeyMap(both.rules, both.derived, both.ignored_suffixes, base_prefix=base)

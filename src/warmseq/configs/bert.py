@@ -29,21 +29,27 @@ class BertConfig(PretrainedConfig):
     }
 
     def to_spec(self) -> TransformerSpec:
-        return TransformerSpec(
-            vocab_size=self.vocab_size,
-            hidden_size=self.hidden_size,
-            num_layers=self.num_hidden_layers,
-            num_heads=self.num_attention_heads,
-            intermediate_size=self.intermediate_size,
-            max_positions=self.max_position_embeddings,
-            activation=self.hidden_act,
-            norm_eps=self.layer_norm_eps,
-            type_vocab_size=self.type_vocab_size,
-            pad_token_id=self.pad_token_id,
-            dropout=self.hidden_dropout_prob,
-            attention_dropout=self.attention_probs_dropout_prob,
-            initializer_range=self.initializer_range,
-            is_causal=self.is_decoder,
-            has_cross_attention=self.add_cross_attention,
-            lm_head_transform=True,
-        )
+        return bert_layout_spec(self, lm_head_transform=True)
+
+
+def bert_layout_spec(config: PretrainedConfig, **differences: Any) -> TransformerSpec:
+    """The spec of a BERT-layout config (BERT, RoBERTa, ELECTRA, BertGeneration share these field names);
+    `differences` are the family's own spec fields."""
+    fields: dict[str, Any] = dict(
+        vocab_size=config.vocab_size,
+        hidden_size=config.hidden_size,
+        num_layers=config.num_hidden_layers,
+        num_heads=config.num_attention_heads,
+        intermediate_size=config.intermediate_size,
+        max_positions=config.max_position_embeddings,
+        activation=config.hidden_act,
+        norm_eps=config.layer_norm_eps,
+        type_vocab_size=getattr(config, "type_vocab_size", 0),
+        pad_token_id=config.pad_token_id,
+        dropout=config.hidden_dropout_prob,
+        attention_dropout=config.attention_probs_dropout_prob,
+        initializer_range=config.initializer_range,
+        is_causal=config.is_decoder,
+        has_cross_attention=config.add_cross_attention,
+    )
+    return TransformerSpec(**{**fields, **differences})

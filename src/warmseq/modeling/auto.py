@@ -9,19 +9,30 @@ from warmseq.configs.auto import AutoConfig
 from warmseq.configs.base import PretrainedConfig
 from warmseq.modeling.bart import BartEncoder, BartForCausalLM
 from warmseq.modeling.bert import BertLMHeadModel, BertModel
+from warmseq.modeling.bert_generation import BertGenerationDecoder, BertGenerationEncoder
 from warmseq.modeling.causal_lm import CausalLM
+from warmseq.modeling.electra import ElectraForCausalLM, ElectraModel
 from warmseq.modeling.encoder import EncoderModel
 from warmseq.modeling.gpt2 import GPT2LMHeadModel, GPT2Model
+from warmseq.modeling.roberta import RobertaForCausalLM, RobertaModel, XLMRobertaForCausalLM, XLMRobertaModel
 
 ENCODER_CLASSES: dict[str, type[EncoderModel]] = {
     "bert": BertModel,
     "gpt2": GPT2Model,
     "bart": BartEncoder,  # the encoder stack; the original puts its whole BartModel here
+    "roberta": RobertaModel,
+    "xlm-roberta": XLMRobertaModel,
+    "electra": ElectraModel,
+    "bert-generation": BertGenerationEncoder,
 }
 DECODER_CLASSES: dict[str, type[CausalLM]] = {
     "bert": BertLMHeadModel,
     "gpt2": GPT2LMHeadModel,
     "bart": BartForCausalLM,
+    "roberta": RobertaForCausalLM,
+    "xlm-roberta": XLMRobertaForCausalLM,
+    "electra": ElectraForCausalLM,
+    "bert-generation": BertGenerationDecoder,
 }
 
 
@@ -32,6 +43,13 @@ def _pick(table: dict[str, type], config: PretrainedConfig, role: str) -> type:
             f"supported: {sorted(table)}"
         )
     return table[config.model_type]
+
+
+def family_class_name(model: object, role: str, fallback: str) -> str:
+    """The name of the class of `model`'s family that plays `role` ("encoder" or "decoder"), for messages."""
+    table = ENCODER_CLASSES if role == "encoder" else DECODER_CLASSES
+    model_type = getattr(getattr(model, "config", None), "model_type", None)
+    return table[model_type].__name__ if model_type in table else fallback
 
 
 def encoder_class_for(config: PretrainedConfig) -> type[EncoderModel]:
