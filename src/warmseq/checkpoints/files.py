@@ -91,7 +91,7 @@ def save_state_dict(state: dict[str, Tensor], folder: Path, max_shard_size: int 
     Each file is written under a temporary name and renamed; the index is written last, and weight
     files of an earlier save that the new one does not use are removed afterwards."""
     folder.mkdir(parents=True, exist_ok=True)
-    tensors = {k: v.detach().contiguous().cpu() for k, v in state.items()}
+    tensors = copy_shared_tensors({k: v.detach().contiguous().cpu() for k, v in state.items()})
     shards = split_into_shards(tensors, parse_size(max_shard_size))
     metadata = {"format": "pt"}
     if len(shards) == 1:
@@ -109,6 +109,17 @@ def save_state_dict(state: dict[str, Tensor], folder: Path, max_shard_size: int 
         write_text_atomic(folder / SAFETENSORS_INDEX, json.dumps(index, indent=2) + "\n")
         written.add(SAFETENSORS_INDEX)
     remove_stale_weights(folder, written)
+
+
+def copy_shared_tensors(tensors: dict[str, Tensor]) -> dict[str, Tensor]:
+    """Give every key its own storage: safetensors refuses tensors that share memory, and a tied
+    encoder-decoder pair lists each shared weight under both names."""
+    seen: set[int] = set()
+    out = {}
+    for key, tensor in tensors.items():
+        out[key] = tensor.clone() if tensor.data_ptr() in seen else tensor
+        seen.add(tensor.data_ptr())
+    return out
 
 
 def split_into_shards(tensors: dict[str, Tensor], limit: int) -> list[dict[str, Tensor]]:

@@ -120,19 +120,25 @@ def align_prefix(keys: Iterable[str], key_map: KeyMap, expects_prefix: bool) -> 
 
 
 def apply_load(
-    key_map: KeyMap, checkpoint: dict[str, Tensor], expected: dict[str, Tensor]
+    key_map: KeyMap,
+    checkpoint: dict[str, Tensor],
+    expected: dict[str, Tensor],
+    aliases: dict[str, tuple[str, ...]] | None = None,
 ) -> tuple[dict[str, Tensor], LoadReport]:
     """Tensors for our names from `checkpoint` (already prefix-aligned), and a report.
 
-    `expected` holds our current tensors (for shapes); rules whose parts are missing are skipped."""
+    `expected` holds our current tensors (for shapes); rules whose parts are missing are skipped.
+    `aliases` names our other names of a shared tensor (a tied encoder-decoder pair): the checkpoint
+    needs to hold it under one of them only."""
     report = LoadReport()
     ours: dict[str, Tensor] = {}
     used: set[str] = set()
+    absent: list[KeyRule] = []
     for rule in key_map.rules:
         present = [k for k in rule.theirs if k in checkpoint]
         used.update(present)
         if len(present) < len(rule.theirs):
-            report.missing_keys.extend(k for k in rule.theirs if k not in checkpoint)
+            absent.append(rule)
             continue
         tensor = rule.join([checkpoint[k] for k in rule.theirs])
         target = expected[rule.ours]
@@ -142,6 +148,9 @@ def apply_load(
             report.mismatched_keys.extend((k, shape, model_shape) for k in rule.theirs)
             continue
         ours[rule.ours] = tensor
+    for rule in absent:
+        if not any(name in ours for name in (aliases or {}).get(rule.ours, ())):
+            report.missing_keys.extend(k for k in rule.theirs if k not in checkpoint)
     for key in checkpoint:
         if key in used or key in key_map.derived or key.endswith(key_map.ignored_suffixes):
             continue

@@ -13,6 +13,7 @@ from torch import Tensor, nn
 from warmseq.checkpoints.files import load_state_dict, save_state_dict
 from warmseq.checkpoints.keymap import KeyMap, LoadReport, align_prefix, apply_load, apply_save
 from warmseq.configs.base import PretrainedConfig
+from warmseq.modeling.sharing import keep_first_copy, tensor_aliases
 
 logger = logging.getLogger("warmseq")
 
@@ -40,7 +41,11 @@ class PreTrainedModel(nn.Module):
         return next(self.parameters()).dtype
 
     def num_parameters(self, only_trainable: bool = False) -> int:
-        return sum(p.numel() for p in self.parameters() if p.requires_grad or not only_trainable)
+        """Weights counted once each, shared ones included once; BERT's pooler (a buffer) counts as the
+        original counts it, unless `only_trainable`."""
+        if only_trainable:
+            return sum(p.numel() for p in self.parameters() if p.requires_grad)
+        return sum({id(t): t.numel() for t in [*self.parameters(), *self.buffers()]}.values())
 
     def init_weights(self) -> None:
         std = getattr(self.config, "initializer_range", 0.02)
@@ -69,7 +74,9 @@ class PreTrainedModel(nn.Module):
         renamed = rename_legacy_keys(checkpoint)
         new_names = align_prefix(renamed, key_map, self.uses_base_prefix)
         aligned = {new_names[k]: v for k, v in renamed.items()}
-        tensors, report = apply_load(key_map, aligned, self.state_dict())
+        aliases = tensor_aliases(self)
+        tensors, report = apply_load(key_map, aligned, self.state_dict(), aliases)
+        tensors = keep_first_copy(tensors, aliases, source)
         if report.mismatched_keys and not ignore_mismatched_sizes:
             raise ValueError(
                 report.table(type(self).__name__, source)
