@@ -97,7 +97,8 @@ def test_bin_with_pickle_payload_is_refused_and_never_runs(tmp_path, monkeypatch
 def test_separate_parts_saved_by_either_side_warm_start(tmp_path):
     kwargs = tiny_bert_kwargs()
     transformers.BertModel(transformers.BertConfig(**kwargs)).save_pretrained(tmp_path / "peer_enc")
-    transformers.BertLMHeadModel(transformers.BertConfig(**kwargs, is_decoder=True)).save_pretrained(tmp_path / "peer_dec")
+    peer_decoder = transformers.BertLMHeadModel(transformers.BertConfig(**kwargs, is_decoder=True))
+    peer_decoder.save_pretrained(tmp_path / "peer_dec")
     warmseq.BertModel(warmseq.BertConfig(**kwargs)).save_pretrained(tmp_path / "ours_enc")
     warmseq.BertLMHeadModel(warmseq.BertConfig(**kwargs, is_decoder=True)).save_pretrained(tmp_path / "ours_dec")
     cross = {f"bert.encoder.layer.{i}.crossattention.{part}" for i in range(2)

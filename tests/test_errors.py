@@ -127,7 +127,7 @@ def test_decoder_without_cross_attention_is_refused():
 def test_encoder_with_lm_head_is_refused():
     kwargs = tiny_bert_kwargs(is_decoder=True, add_cross_attention=True)
     decoder = warmseq.BertLMHeadModel(warmseq.BertConfig(**kwargs))
-    with pytest.raises(ValueError, match="the encoder is a BertLMHeadModel; expected an encoder without an LM head"):
+    with pytest.raises(ValueError, match="the encoder is a BertLMHeadModel, which has an LM head; .*BertModel"):
         warmseq.EncoderDecoderModel(encoder=warmseq.BertLMHeadModel(warmseq.BertConfig(**kwargs)), decoder=decoder)
 
 
@@ -135,7 +135,8 @@ def test_shape_mismatch_is_a_table_unless_ignored(saved_pair):
     data = json.loads((saved_pair / "config.json").read_text())
     data["decoder"]["intermediate_size"] = 40
     (saved_pair / "config.json").write_text(json.dumps(data))
-    with pytest.raises(ValueError, match=r"(?s)shape mismatch.*intermediate\.dense\.weight: checkpoint \[37, 32\] vs model \[40, 32\]"):
+    expected = r"(?s)shape mismatch.*intermediate\.dense\.weight: checkpoint \[37, 32\] vs model \[40, 32\]"
+    with pytest.raises(ValueError, match=expected):
         warmseq.EncoderDecoderModel.from_pretrained(saved_pair)
     _, info = warmseq.EncoderDecoderModel.from_pretrained(saved_pair, ignore_mismatched_sizes=True,
                                                           output_loading_info=True)

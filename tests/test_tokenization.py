@@ -26,7 +26,7 @@ from warmseq.tokenization import (
     Tokenizer,
 )
 
-DATA = Path("/work/shared/data/debian-synopsis/validation.jsonl")
+DATA = Path(__file__).resolve().parents[1] / "data" / "debian-synopsis" / "validation.jsonl"
 SRC = Path(__file__).resolve().parents[1] / "src"
 
 

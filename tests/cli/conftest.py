@@ -4,38 +4,20 @@ and a few Debian synopsis records; `run_cli` runs `python -m warmseq` in a subpr
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
+from cli_runner import run_cli  # noqa: F401  (re-exported for the tests)
 
 import warmseq
 
-DATA = Path("/work/shared/data/debian-synopsis/validation.jsonl")
+DATA = Path(__file__).resolve().parents[2] / "data" / "debian-synopsis" / "validation.jsonl"
 TOKENIZER_FILES = ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
 SIZES = dict(
     hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37, max_position_embeddings=64
 )
-
-
-def run_cli(*args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
-    """`python -m warmseq ARGS` with HF offline; fails the test (showing stderr) on an unexpected exit code."""
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "CUDA_VISIBLE_DEVICES": ""}
-    done = subprocess.run(
-        [sys.executable, "-m", "warmseq", *args],
-        input=stdin if stdin is not None else "",
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
-    if check and done.returncode != 0:
-        pytest.fail(f"warmseq {' '.join(args)} exited {done.returncode}:\n{done.stderr}")
-    return done
 
 
 def copy_tokenizer(source: Path, folder: Path) -> None:

@@ -6,8 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-
-from conftest import run_cli
+from cli_runner import run_cli
 
 TEXTS = ["a small tool to list files", "library for parsing YAML documents quickly and safely in C", "fonts"]
 GREEDY = ("--max-new-tokens", "6")

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 import torch
+from tiny_peer import EOS, EOS_2, MAX_POSITIONS, PAD, TinyPeer
 
-from conftest import EOS, EOS_2, MAX_POSITIONS, PAD, TinyPeer
 from warmseq.generation import GenerateOutput, GenerationConfig, generate_tokens
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")

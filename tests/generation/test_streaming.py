@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
+from tiny_peer import EOS, MAX_POSITIONS, PAD, TinyPeer
 
-from conftest import EOS, MAX_POSITIONS, PAD, TinyPeer
 from warmseq.generation import GenerationConfig, generate_tokens, stream_text, stream_tokens
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")

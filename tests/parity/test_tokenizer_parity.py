@@ -14,7 +14,7 @@ transformers = pytest.importorskip("transformers")
 
 from warmseq.tokenization import AutoTokenizer  # noqa: E402
 
-DATA = Path("/work/shared/data/debian-synopsis/validation.jsonl")
+DATA = Path(__file__).resolve().parents[2] / "data" / "debian-synopsis" / "validation.jsonl"
 BPE_TRAINING_LINES = 3000
 ROBERTA_SPECIALS = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
 

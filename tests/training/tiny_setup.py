@@ -9,7 +9,7 @@ from pathlib import Path
 
 from stand_in_model import write_stand_in_pretrained
 
-DATA_DIR = Path("/work/shared/data/debian-synopsis")
+DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "debian-synopsis"
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
 

@@ -67,6 +67,7 @@ class TrainConfig:
     resume: bool = False
     overwrite: bool = False
     tie_encoder_decoder: bool = False
+    random_init: bool = False  # same architecture, no pretrained weights (the warm-start baseline)
     gradient_checkpointing: bool = False
     precision: str = "fp32"
     device: str | None = None

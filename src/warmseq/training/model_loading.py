@@ -99,6 +99,8 @@ def build_model(config: TrainConfig, checkpoint: Path | None) -> Any:
     cls = model_class()
     if checkpoint is not None:
         model = cls.from_pretrained(str(checkpoint))
+    elif config.random_init:
+        model = randomly_initialised(cls, config)
     elif config.tie_encoder_decoder:
         model = cls.from_encoder_decoder_pretrained(config.encoder, config.decoder, tie_encoder_decoder=True)
     else:
@@ -106,6 +108,18 @@ def build_model(config: TrainConfig, checkpoint: Path | None) -> Any:
     if config.gradient_checkpointing:
         model.gradient_checkpointing_enable()
     return model
+
+
+def randomly_initialised(cls: Any, config: TrainConfig) -> Any:
+    """The pair warm-starting would build, with every weight drawn fresh."""
+    from warmseq.configs import AutoConfig, EncoderDecoderConfig
+
+    encoder, decoder = AutoConfig.from_pretrained(config.encoder), AutoConfig.from_pretrained(config.decoder)
+    encoder.is_decoder = encoder.add_cross_attention = False
+    pair = EncoderDecoderConfig.from_encoder_decoder_configs(
+        encoder, decoder, tie_encoder_decoder=config.tie_encoder_decoder
+    )
+    return cls(config=pair)
 
 
 def load_trained_model(checkpoint: Path) -> Any:

@@ -111,11 +111,12 @@ def save_tokenizers(source_tokenizer: Any, target_tokenizer: Any, folder: Path) 
 
 
 def write_generation_config(folder: Path, generation_settings: dict[str, Any]) -> None:
-    """Add the run's generation settings where model.save_pretrained wrote none."""
+    """Add the run's generation settings (beams, new tokens) to what model.save_pretrained wrote; the
+    model's own values win."""
     path = folder / GENERATION_CONFIG
-    if path.is_file():
-        return
-    path.write_text(json.dumps(generation_settings, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    written = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    merged = {**generation_settings, **written}
+    path.write_text(json.dumps(merged, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
 def sync_folder(folder: Path) -> None:
