@@ -1,0 +1,42 @@
+"""Hub ids resolve offline from the Hub cache (a real cache layout, read by huggingface_hub)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+MODEL_FILES = ("config.json", "model.safetensors", "vocab.txt", "tokenizer.json", "tokenizer_config.json")
+
+
+def fill_hub_cache(cache, repo_id: str, source) -> None:
+    """The layout huggingface_hub writes when it downloads: refs/main -> snapshots/<commit>/files."""
+    commit = "0" * 40
+    repo = cache / ("models--" + repo_id.replace("/", "--"))
+    snapshot = repo / "snapshots" / commit
+    snapshot.mkdir(parents=True)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(commit)
+    for name in MODEL_FILES:
+        shutil.copy(source / name, snapshot / name)
+
+
+def test_hub_id_loads_offline_from_the_cache(tmp_path, minilm_dir):
+    fill_hub_cache(tmp_path / "hub", "sentence-transformers/all-MiniLM-L6-v2", minilm_dir)
+    script = (
+        "import warmseq\n"
+        "m = warmseq.EncoderDecoderModel.from_encoder_decoder_pretrained("
+        "'sentence-transformers/all-MiniLM-L6-v2', 'sentence-transformers/all-MiniLM-L6-v2')\n"
+        "print(m.encoder.config.hidden_size, m.decoder.config.is_decoder)\n"
+        "try:\n"
+        "    warmseq.AutoConfig.from_pretrained('sentence-transformers/not-cached')\n"
+        "except FileNotFoundError as err:\n"
+        "    print('error:', err)\n"
+    )
+    env = {**os.environ, "HF_HUB_CACHE": str(tmp_path / "hub"), "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "384 True"
+    assert "'sentence-transformers/not-cached' is not a local folder and config.json is not in the Hub cache" in lines[1]
