@@ -39,4 +39,5 @@ def test_hub_id_loads_offline_from_the_cache(tmp_path, minilm_dir):
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0] == "384 True"
-    assert "'sentence-transformers/not-cached' is not a local folder and config.json is not in the Hub cache" in lines[1]
+    expected = "'sentence-transformers/not-cached' is not a local folder and config.json is not in the Hub cache"
+    assert expected in lines[1]
