@@ -1,24 +1,53 @@
 """warmseq: sequence-to-sequence models warm-started from a pretrained encoder and decoder."""
 
-from warmseq.configs import AutoConfig, BertConfig, EncoderDecoderConfig, PretrainedConfig
+from warmseq.configs import (
+    AutoConfig,
+    BartConfig,
+    BertConfig,
+    BertGenerationConfig,
+    ElectraConfig,
+    EncoderDecoderConfig,
+    GPT2Config,
+    PretrainedConfig,
+    RobertaConfig,
+    XLMRobertaConfig,
+)
 from warmseq.generation import GenerateOutput, GenerationConfig
 from warmseq.modeling.auto import AutoModel, AutoModelForCausalLM
+from warmseq.modeling.bart import BartEncoder, BartForCausalLM
 from warmseq.modeling.bert import BertForCausalLM, BertLMHeadModel, BertModel
+from warmseq.modeling.bert_generation import BertGenerationDecoder, BertGenerationEncoder
+from warmseq.modeling.electra import ElectraForCausalLM, ElectraModel
 from warmseq.modeling.encoder_decoder import EncoderDecoderModel
+from warmseq.modeling.gpt2 import GPT2LMHeadModel, GPT2Model
+from warmseq.modeling.roberta import RobertaForCausalLM, RobertaModel, XLMRobertaForCausalLM, XLMRobertaModel
+from warmseq.tokenization import (
+    AutoTokenizer,
+    BartTokenizer,
+    BartTokenizerFast,
+    BatchEncoding,
+    BertTokenizer,
+    BertTokenizerFast,
+    GPT2Tokenizer,
+    GPT2TokenizerFast,
+    PreTrainedTokenizer,
+    PreTrainedTokenizerFast,
+    RobertaTokenizer,
+    RobertaTokenizerFast,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "AutoConfig",
-    "AutoModel",
-    "AutoModelForCausalLM",
-    "BertConfig",
-    "BertForCausalLM",
-    "BertLMHeadModel",
-    "BertModel",
-    "EncoderDecoderConfig",
-    "EncoderDecoderModel",
-    "GenerateOutput",
-    "GenerationConfig",
-    "PretrainedConfig",
+    "AutoConfig", "AutoModel", "AutoModelForCausalLM", "AutoTokenizer",
+    "BartConfig", "BartEncoder", "BartForCausalLM", "BartTokenizer", "BartTokenizerFast", "BatchEncoding",
+    "BertConfig", "BertForCausalLM", "BertGenerationConfig", "BertGenerationDecoder", "BertGenerationEncoder",
+    "BertLMHeadModel", "BertModel", "BertTokenizer", "BertTokenizerFast",
+    "ElectraConfig", "ElectraForCausalLM", "ElectraModel",
+    "EncoderDecoderConfig", "EncoderDecoderModel",
+    "GPT2Config", "GPT2LMHeadModel", "GPT2Model", "GPT2Tokenizer", "GPT2TokenizerFast",
+    "GenerateOutput", "GenerationConfig",
+    "PreTrainedTokenizer", "PreTrainedTokenizerFast", "PretrainedConfig",
+    "RobertaConfig", "RobertaForCausalLM", "RobertaModel", "RobertaTokenizer", "RobertaTokenizerFast",
+    "XLMRobertaConfig", "XLMRobertaForCausalLM", "XLMRobertaModel",
 ]
