@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from warmseq.modeling.cache import SelfAttentionCache
+from warmseq.modeling.dropout import dropout
 
 
 def split_heads(x: Tensor, num_heads: int) -> Tensor:
@@ -40,8 +41,7 @@ class SelfAttention(nn.Module):
             if is_causal and k.shape[2] != q.shape[2]:
                 mask = causal_mask(q.shape[2], k.shape[2], x.device)
                 is_causal = False
-        dropout = self.dropout if self.training else 0.0
-        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout, is_causal=is_causal)
+        y = attend(q, k, v, mask, is_causal, self.dropout if self.training else 0.0)
         return self.out(merge_heads(y))
 
 
@@ -74,12 +74,30 @@ class CrossAttention(nn.Module):
             # (sources * per_source, heads, seq, d) -> (sources, heads, per_source * seq, d)
             q = q.view(sources, per_source, heads, seq, head_dim).transpose(1, 2)
             q = q.reshape(sources, heads, per_source * seq, head_dim)
-        dropout = self.dropout if self.training else 0.0
-        y = F.scaled_dot_product_attention(q, k, v, attn_mask=memory_mask, dropout_p=dropout)
+        y = attend(q, k, v, memory_mask, False, self.dropout if self.training else 0.0)
         if per_source > 1:
             y = y.view(sources, heads, per_source, seq, head_dim).transpose(1, 2)
             y = y.reshape(rows, heads, seq, head_dim)
         return self.out(merge_heads(y))
+
+
+def attend(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, is_causal: bool, dropout_p: float) -> Tensor:
+    """Softmax attention, (batch, heads, queries, head_dim). `mask` is bool, True where a key is visible.
+
+    Without dropout this is torch's fused kernel. With dropout the weights are formed here so the
+    cheaper mask of `warmseq.modeling.dropout` applies; a query that sees no key gets a zero output,
+    as the fused kernel gives it."""
+    if dropout_p == 0.0:
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=is_causal)
+    scores = (q * q.shape[-1] ** -0.5) @ k.transpose(-2, -1)  # (batch, heads, queries, keys)
+    if is_causal:
+        mask = causal_mask(q.shape[2], k.shape[2], q.device)
+    if mask is not None:
+        scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
+    weights = scores.softmax(dim=-1)
+    if mask is not None:
+        weights = weights.masked_fill(~mask, 0.0)  # changes only rows that see no key at all
+    return dropout(weights, dropout_p, True) @ v
 
 
 def causal_mask(queries: int, keys: int, device: torch.device) -> Tensor:

@@ -8,6 +8,7 @@ from torch import Tensor, nn
 from warmseq.configs.spec import TransformerSpec
 from warmseq.modeling.attention import CrossAttention, SelfAttention
 from warmseq.modeling.cache import SelfAttentionCache
+from warmseq.modeling.dropout import Dropout
 
 ACTIVATIONS = {
     "gelu": F.gelu,
@@ -55,7 +56,7 @@ class Block(nn.Module):
             self.cross_attn_norm = nn.LayerNorm(h, eps=eps)
         self.ffn = FeedForward(h, spec.intermediate_size, spec.activation)
         self.ffn_norm = nn.LayerNorm(h, eps=eps)
-        self.dropout = nn.Dropout(spec.dropout)
+        self.dropout = Dropout(spec.dropout)
 
     def forward(
         self,

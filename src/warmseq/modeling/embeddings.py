@@ -6,6 +6,7 @@ import torch
 from torch import Tensor, nn
 
 from warmseq.configs.spec import TransformerSpec
+from warmseq.modeling.dropout import Dropout
 
 
 class Embeddings(nn.Module):
@@ -17,7 +18,7 @@ class Embeddings(nn.Module):
         self.positions = nn.Embedding(spec.max_positions, width)
         self.token_types = nn.Embedding(spec.type_vocab_size, width) if spec.type_vocab_size else None
         self.norm = nn.LayerNorm(width, eps=spec.norm_eps) if spec.embedding_norm else None
-        self.dropout = nn.Dropout(spec.dropout)
+        self.dropout = Dropout(spec.dropout)
         # ELECTRA: narrow embeddings projected up to the blocks' width
         self.project = nn.Linear(width, spec.hidden_size) if width != spec.hidden_size else None
 
