@@ -91,4 +91,4 @@ def test_sigterm_saves_at_the_next_step_and_exits_cleanly(stand_in_config) -> No
     checkpoint = latest_checkpoint(Path(config.output_dir))
     assert checkpoint is not None and checkpoint.name == f"checkpoint-{result['step']}"
     records = [json.loads(line) for line in metrics.read_text().splitlines()]
-    assert records[-1] == {"kind": "stop", "step": result["step"], "reason": "SIGTERM"}
+    assert records[-1] == {"kind": "stop", "step": result["step"], "reason": "sigterm"}

@@ -103,3 +103,11 @@ def test_lengths_are_cut_to_the_position_tables(stand_in, caplog) -> None:
     with caplog.at_level(logging.INFO):
         assert capped_lengths(config, model) == (32, 32)
     assert "--max-target-length 40 exceeds the decoder's 32 positions" in caplog.text
+
+
+def test_time_budget_stops_after_the_step_and_saves(stand_in_config) -> None:
+    config = stand_in_config(max_steps=50, max_minutes=1e-12, save_every=100)
+    result = train(config)
+    assert result.step == 1 and result.stopped_by == "max_minutes"
+    assert (Path(config.output_dir) / "checkpoint-1").is_dir()
+    assert read_metrics(Path(config.output_dir))[-1] == {"kind": "stop", "step": 1, "reason": "max_minutes"}

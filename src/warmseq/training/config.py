@@ -48,6 +48,7 @@ class TrainConfig:
     source_field: str = "text"
     target_field: str = "summary"
     max_steps: int = 1000
+    max_minutes: float | None = None  # wall-clock budget for the steps; stops (and saves) when spent
     batch_size: int = 16
     max_tokens: int | None = None
     lr: float = 5e-5

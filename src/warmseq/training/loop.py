@@ -192,8 +192,11 @@ def run_steps(run: TrainingRun, log: MetricsLog, stop: StopRequest) -> TrainResu
     show = config.show_progress and run.rank_info.is_main
     bar = tqdm(total=config.max_steps, initial=state.step, disable=not show, desc="training", unit="step")
     window = empty_window()
+    deadline = time.monotonic() + 60 * config.max_minutes if config.max_minutes else None
     with bar:
         while state.step < config.max_steps:
+            if deadline is not None and time.monotonic() >= deadline:
+                stop.request("max_minutes")  # every rank sees it through the step's stop vote
             started = time.perf_counter()
             outcome = train_step(run, stop)
             if not math.isfinite(outcome.loss):
@@ -221,8 +224,8 @@ def run_steps(run: TrainingRun, log: MetricsLog, stop: StopRequest) -> TrainResu
             if is_due(state.step, config.save_every) or finished or outcome.stop_requested or improved:
                 result.last_checkpoint = save(run)
             if outcome.stop_requested:
-                result.stopped_by = "sigterm"
-                log.append({"kind": "stop", "step": state.step, "reason": "SIGTERM"})
+                result.stopped_by = stop.reason
+                log.append({"kind": "stop", "step": state.step, "reason": stop.reason})
                 break
     result.step = state.step
     result.model = run.model

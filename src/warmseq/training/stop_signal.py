@@ -12,11 +12,17 @@ class StopRequest:
 
     def __init__(self) -> None:
         self.requested = False
+        self.reason = "sigterm"
         self._previous: object = None
         self._installed = False
 
     def _handle(self, signal_number: int, frame: FrameType | None) -> None:
-        self.requested = True
+        self.request("sigterm")
+
+    def request(self, reason: str) -> None:
+        """Stop after the current step (checkpoint saved), recording why."""
+        if not self.requested:
+            self.requested, self.reason = True, reason
 
     def __enter__(self) -> StopRequest:
         if threading.current_thread() is threading.main_thread():
