@@ -12,14 +12,12 @@ import json
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import build_pair, median, source_batch, threads, timed_rounds  # noqa: E402
+from common import build_pair, median, peak_rss, source_batch, threads, timed_rounds  # noqa: E402
 
 NEW_TOKENS = 64
 CASES = {
@@ -71,8 +69,6 @@ def run_speed(folder: Path, cases: list[str], rounds: int) -> None:
 
 def peak_memory_child(folder: str, side: str) -> None:
     """Runs in a subprocess: load one side, then report the RSS peak of one beam-4 batch-16 generate."""
-    import psutil
-
     threads()
     peer, ours = (None, None)
     if side == "peer":
@@ -85,26 +81,16 @@ def peak_memory_child(folder: str, side: str) -> None:
         ours = warmseq.EncoderDecoderModel.from_pretrained(folder).eval()
     ids = source_batch(16)
     kwargs = {**COMMON, "num_beams": 4}
-    process = psutil.Process()
-    baseline = process.memory_info().rss
-    peak = [baseline]
-    done = threading.Event()
 
-    def sample() -> None:
-        while not done.is_set():
-            peak[0] = max(peak[0], process.memory_info().rss)
-            time.sleep(0.002)
+    def generate() -> None:
+        with torch.no_grad():
+            if peer is not None:
+                peer.generate(input_ids=ids, attention_mask=torch.ones_like(ids), **kwargs)
+            else:
+                ours.generate(ids, attention_mask=torch.ones_like(ids), **kwargs)
 
-    sampler = threading.Thread(target=sample)
-    sampler.start()
-    with torch.no_grad():
-        if peer is not None:
-            peer.generate(input_ids=ids, attention_mask=torch.ones_like(ids), **kwargs)
-        else:
-            ours.generate(ids, attention_mask=torch.ones_like(ids), **kwargs)
-    done.set()
-    sampler.join()
-    print(json.dumps({"baseline_mb": baseline / 2**20, "peak_extra_mb": (peak[0] - baseline) / 2**20}))
+    baseline, peak = peak_rss(generate)
+    print(json.dumps({"baseline_mb": baseline, "peak_extra_mb": peak - baseline}))
 
 
 def run_memory(folder: Path) -> None:

@@ -14,14 +14,12 @@ import json
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import build_pair, median, source_batch, threads, timed_rounds  # noqa: E402
+from common import build_pair, median, peak_rss, source_batch, threads, timed_rounds  # noqa: E402
 
 
 def batch() -> dict[str, torch.Tensor]:
@@ -77,28 +75,16 @@ def run_speed(folder: Path, rounds: int) -> None:
 
 
 def peak_memory_child(folder: str, side: str) -> None:
-    import psutil
-
     threads()
     model, optimizer = load(Path(folder), side)
     inputs = batch()
-    process = psutil.Process()
-    baseline = process.memory_info().rss
-    peak = [baseline]
-    done = threading.Event()
 
-    def sample() -> None:
-        while not done.is_set():
-            peak[0] = max(peak[0], process.memory_info().rss)
-            time.sleep(0.002)
+    def two_steps() -> None:  # the first step also allocates the optimizer state
+        for _ in range(2):
+            train_step(model, optimizer, inputs, side)
 
-    sampler = threading.Thread(target=sample)
-    sampler.start()
-    for _ in range(2):  # the first step also allocates the optimizer state
-        train_step(model, optimizer, inputs, side)
-    done.set()
-    sampler.join()
-    print(json.dumps({"peak_extra_mb": (peak[0] - baseline) / 2**20, "peak_mb": peak[0] / 2**20}))
+    baseline, peak = peak_rss(two_steps)
+    print(json.dumps({"peak_extra_mb": peak - baseline, "peak_mb": peak}))
 
 
 def run_memory(folder: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import statistics
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -69,6 +70,30 @@ def timed_rounds(calls: dict[str, Callable[[], object]], rounds: int) -> dict[st
 
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
+
+
+def peak_rss(work: Callable[[], object]) -> tuple[float, float]:
+    """Run `work` while sampling this process's RSS every 2 ms: (RSS before, peak RSS) in MB."""
+    import psutil
+
+    process = psutil.Process()
+    baseline = process.memory_info().rss
+    peak = [baseline]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], process.memory_info().rss)
+            time.sleep(0.002)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        work()
+    finally:
+        done.set()
+        sampler.join()
+    return baseline / 2**20, peak[0] / 2**20
 
 
 def threads() -> int:
