@@ -11,15 +11,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import build_pair, median, peak_rss, source_batch, threads, timed_rounds  # noqa: E402
+from common import (  # noqa: E402
+    build_pair,
+    default_pair_folder,
+    measure_in_children,
+    median,
+    peak_rss,
+    source_batch,
+    threads,
+    timed_rounds,
+)
 
 
 def batch() -> dict[str, torch.Tensor]:
@@ -88,11 +95,7 @@ def peak_memory_child(folder: str, side: str) -> None:
 
 
 def run_memory(folder: Path) -> None:
-    results = {}
-    for side in ("peer", "ours"):
-        out = subprocess.run([sys.executable, __file__, "--memory-child", side, "--folder", str(folder)],
-                             capture_output=True, text=True, check=True)
-        results[side] = json.loads(out.stdout.strip().splitlines()[-1])
+    results = measure_in_children(__file__, folder)
     p, o = results["peer"], results["ours"]
     print(f"peak RSS over two steps: peer {p['peak_mb']:.0f} MB, warmseq {o['peak_mb']:.0f} MB "
           f"(above the loaded model: {p['peak_extra_mb']:.0f} vs {o['peak_extra_mb']:.0f} MB)")
@@ -109,7 +112,7 @@ def main() -> None:
         peak_memory_child(args.folder, args.memory_child)
         return
     threads()
-    folder = Path(args.folder) if args.folder else Path(tempfile.gettempdir()) / "warmseq-bench-minilm-pair"
+    folder = Path(args.folder) if args.folder else default_pair_folder()
     build_pair(folder)
     run_speed(folder, args.rounds)
     if args.memory:

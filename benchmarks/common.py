@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import os
 import statistics
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -94,6 +97,21 @@ def peak_rss(work: Callable[[], object]) -> tuple[float, float]:
         done.set()
         sampler.join()
     return baseline / 2**20, peak[0] / 2**20
+
+
+def measure_in_children(script: str, folder: Path) -> dict[str, dict]:
+    """Run `script --memory-child SIDE --folder FOLDER` once per side, each in a fresh process;
+    the last stdout line of each is its JSON result."""
+    results = {}
+    for side in ("peer", "ours"):
+        out = subprocess.run([sys.executable, script, "--memory-child", side, "--folder", str(folder)],
+                             capture_output=True, text=True, check=True)
+        results[side] = json.loads(out.stdout.strip().splitlines()[-1])
+    return results
+
+
+def default_pair_folder() -> Path:
+    return Path(tempfile.gettempdir()) / "warmseq-bench-minilm-pair"
 
 
 def threads() -> int:

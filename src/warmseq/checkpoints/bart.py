@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-from warmseq.checkpoints.keymap import KeyMap, KeyRule, fused, rename
+from warmseq.checkpoints.keymap import KeyMap, KeyRule, fused_linear, linear, rename
 from warmseq.configs.spec import TransformerSpec
 
 # buffers and heads of the seq2seq checkpoint that neither BART stack reads on its own
 BART_UNREAD_SUFFIXES = ("position_ids", "encoder.version", "decoder.version", "final_logits_bias")
-
-
-def linear(ours: str, theirs: str) -> list[KeyRule]:
-    return [rename(f"{ours}.{p}", f"{theirs}.{p}") for p in ("weight", "bias")]
-
-
-def fused_linear(ours: str, *theirs: str) -> list[KeyRule]:
-    return [fused(f"{ours}.{p}", *(f"{t}.{p}" for t in theirs)) for p in ("weight", "bias")]
 
 
 def bart_layer_rules(i: int, is_decoder: bool) -> list[KeyRule]:

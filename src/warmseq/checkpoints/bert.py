@@ -2,17 +2,8 @@
 
 from __future__ import annotations
 
-from warmseq.checkpoints.keymap import KeyMap, KeyRule, fused, rename
+from warmseq.checkpoints.keymap import KeyMap, KeyRule, fused_linear, linear, rename
 from warmseq.configs.spec import TransformerSpec
-
-
-def linear(ours: str, theirs: str, bias: bool = True) -> list[KeyRule]:
-    rules = [rename(f"{ours}.weight", f"{theirs}.weight")]
-    return rules + [rename(f"{ours}.bias", f"{theirs}.bias")] if bias else rules
-
-
-def fused_linear(ours: str, *theirs: str) -> list[KeyRule]:
-    return [fused(f"{ours}.{p}", *(f"{t}.{p}" for t in theirs)) for p in ("weight", "bias")]
 
 
 def bert_layer_rules(i: int, has_cross_attention: bool) -> list[KeyRule]:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from warmseq.checkpoints.bert import bert_body_map, causal_lm_map, encoder_map, linear
-from warmseq.checkpoints.keymap import KeyMap, rename
+from warmseq.checkpoints.bert import bert_body_map, causal_lm_map, encoder_map
+from warmseq.checkpoints.keymap import KeyMap, linear, rename
 from warmseq.configs.spec import TransformerSpec
 
 

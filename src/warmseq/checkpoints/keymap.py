@@ -51,6 +51,17 @@ def transposed(ours: str, theirs: str) -> KeyRule:
     return KeyRule(ours, (theirs,), lambda parts: parts[0].t().contiguous(), lambda t: [t.t().contiguous()])
 
 
+def linear(ours: str, theirs: str, bias: bool = True) -> list[KeyRule]:
+    """A linear (or LayerNorm) module's weight and bias, renamed."""
+    rules = [rename(f"{ours}.weight", f"{theirs}.weight")]
+    return rules + [rename(f"{ours}.bias", f"{theirs}.bias")] if bias else rules
+
+
+def fused_linear(ours: str, *theirs: str) -> list[KeyRule]:
+    """Our fused projection (qkv, kv) from the checkpoint's separate ones, weight and bias."""
+    return [fused(f"{ours}.{p}", *(f"{t}.{p}" for t in theirs)) for p in ("weight", "bias")]
+
+
 @dataclass(frozen=True)
 class KeyMap:
     rules: tuple[KeyRule, ...]

@@ -7,10 +7,9 @@ from warmseq.checkpoints.bert import (
     bert_encoder_map,
     causal_lm_map,
     encoder_map,
-    linear,
     tied_head_rules,
 )
-from warmseq.checkpoints.keymap import KeyMap
+from warmseq.checkpoints.keymap import KeyMap, linear
 from warmseq.configs.spec import TransformerSpec
 
 
