@@ -24,13 +24,20 @@ def test_train_then_evaluate_the_run_then_inspect_its_checkpoint(
     predictions = tmp_path / "predictions.jsonl"
     scored = run_cli(
         "evaluate", str(run), "--data", str(data_file), "--limit", "3", "--max-new-tokens", "4",
-        "--output", str(predictions),
+        "--num-beams", "2", "--no-repeat-ngram-size", "1", "--length-penalty", "0.5", "--output", str(predictions),
     )  # fmt: skip
     assert "checkpoint-2 (latest checkpoint of the run)" in scored.stderr
     assert "(3 examples)" in scored.stdout and "rougeL:" in scored.stdout
     lines = [json.loads(line) for line in predictions.read_text(encoding="utf-8").splitlines()]
     assert len(lines) == 3 and set(lines[0]) == {"source", "reference", "prediction"}
-    assert json.loads((tmp_path / "scores-validation.json").read_text())["count"] == 3
+    for line in lines:  # no_repeat_ngram_size=1: no token twice, so no word twice
+        words = line["prediction"].split()
+        assert len(words) == len(set(words)), line["prediction"]
+    summary = json.loads((tmp_path / "scores-validation.json").read_text())
+    assert summary["count"] == 3
+    # the overrides reach generate() and are recorded beside the scores
+    assert {k: summary[k] for k in ("num_beams", "no_repeat_ngram_size", "length_penalty")} == {
+        "num_beams": 2, "no_repeat_ngram_size": 1, "length_penalty": 0.5}
 
     described = run_cli("inspect", str(run / "checkpoint-2")).stdout
     assert "encoder (bert)" in described and "decoder (bert)" in described

@@ -8,6 +8,9 @@ from pathlib import Path
 
 from warmseq.cli.errors import UsageError
 
+# Generation settings evaluate can override beside --num-beams and --max-new-tokens: flag name -> type.
+SEARCH_FLAGS = {"no_repeat_ngram_size": int, "length_penalty": float}
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
@@ -20,6 +23,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target-field", default="summary", help="reference text field (default: summary)")
     parser.add_argument("--num-beams", type=int, help="default: the checkpoint's generation_config.json")
     parser.add_argument("--max-new-tokens", type=int, help="default: the checkpoint's generation_config.json")
+    for name, kind in SEARCH_FLAGS.items():
+        parser.add_argument(
+            "--" + name.replace("_", "-"), type=kind, help=f"GenerationConfig.{name} (default: the checkpoint's)"
+        )
     parser.add_argument("--batch-size", type=int, default=16, help="sources per forward pass (default: 16)")
     parser.add_argument("--max-source-length", type=int, help="default: the length the checkpoint was trained with")
     parser.add_argument("--limit", type=int, help="score only the first N examples")
@@ -52,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
         max_source_length=args.max_source_length,
         with_bleu=args.bleu,
         device=args.device,
+        generation={name: getattr(args, name) for name in SEARCH_FLAGS if getattr(args, name) is not None},
     )
     predictions = result.predictions_path
     if output is not None and predictions != output:

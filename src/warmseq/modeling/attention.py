@@ -8,6 +8,7 @@ from torch import Tensor, nn
 
 from warmseq.modeling.cache import SelfAttentionCache
 from warmseq.modeling.dropout import dropout
+from warmseq.modeling.linear import Linear
 
 
 def split_heads(x: Tensor, num_heads: int) -> Tensor:
@@ -26,8 +27,8 @@ class SelfAttention(nn.Module):
         super().__init__()
         self.num_heads = num_heads
         self.dropout = dropout
-        self.qkv = nn.Linear(hidden_size, 3 * hidden_size, bias=bias)
-        self.out = nn.Linear(hidden_size, hidden_size, bias=bias)
+        self.qkv = Linear(hidden_size, 3 * hidden_size, bias=bias)
+        self.out = Linear(hidden_size, hidden_size, bias=bias)
 
     def forward(
         self, x: Tensor, mask: Tensor | None, is_causal: bool, cache: SelfAttentionCache | None = None
@@ -54,9 +55,9 @@ class CrossAttention(nn.Module):
         super().__init__()
         self.num_heads = num_heads
         self.dropout = dropout
-        self.q = nn.Linear(hidden_size, hidden_size, bias=bias)
-        self.kv = nn.Linear(memory_size, 2 * hidden_size, bias=bias)
-        self.out = nn.Linear(hidden_size, hidden_size, bias=bias)
+        self.q = Linear(hidden_size, hidden_size, bias=bias)
+        self.kv = Linear(memory_size, 2 * hidden_size, bias=bias)
+        self.out = Linear(hidden_size, hidden_size, bias=bias)
 
     def project_memory(self, memory: Tensor) -> tuple[Tensor, Tensor]:
         """Keys and values of the encoder states, (sources, heads, src_len, head_dim) each."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -9,6 +10,7 @@ from warmseq.configs.spec import TransformerSpec
 from warmseq.modeling.attention import CrossAttention, SelfAttention
 from warmseq.modeling.cache import SelfAttentionCache
 from warmseq.modeling.dropout import Dropout
+from warmseq.modeling.linear import Linear
 
 ACTIVATIONS = {
     "gelu": F.gelu,
@@ -31,8 +33,8 @@ def activation_fn(name: str):
 class FeedForward(nn.Module):
     def __init__(self, hidden_size: int, inner_size: int, activation: str, bias: bool = True) -> None:
         super().__init__()
-        self.up = nn.Linear(hidden_size, inner_size, bias=bias)
-        self.down = nn.Linear(inner_size, hidden_size, bias=bias)
+        self.up = Linear(hidden_size, inner_size, bias=bias)
+        self.down = Linear(inner_size, hidden_size, bias=bias)
         self.activation = activation_fn(activation)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -71,6 +73,31 @@ class Block(nn.Module):
         if self.cross_attn is not None and memory_kv is not None:
             x = self.residual(x, self.cross_attn_norm, lambda y: self.cross_attn(y, memory_kv, memory_mask))
         return self.residual(x, self.ffn_norm, self.ffn)
+
+    @torch.no_grad()
+    def init_cross_attention_from_self(self) -> None:
+        """Start cross-attention (and the norm after it) as a copy of this block's self-attention.
+
+        Fresh cross-attention starts from random projections; a copy of the pretrained self-attention
+        starts with queries and keys in the space the pretrained weights already compare, which helps a
+        decoder learn to copy from the source early in fine-tuning."""
+        if self.cross_attn is None or self.cross_attn_norm is None:
+            raise ValueError("init_cross_attention_from_self: this block has no cross-attention")
+        own, cross = self.self_attn, self.cross_attn
+        if cross.kv.weight.shape[1] != own.qkv.weight.shape[1]:
+            raise ValueError(
+                f"init_cross_attention_from_self: the encoder width ({cross.kv.weight.shape[1]}) differs from "
+                f"the decoder's ({own.qkv.weight.shape[1]}), so self-attention weights cannot serve as keys/values"
+            )
+        width = own.out.weight.shape[0]  # qkv rows: queries [:width], then keys and values
+        cross.q.weight.copy_(own.qkv.weight[:width])
+        cross.kv.weight.copy_(own.qkv.weight[width:])
+        cross.out.weight.copy_(own.out.weight)
+        if own.qkv.bias is not None:  # both attentions have biases or neither (spec.attention_bias)
+            cross.q.bias.copy_(own.qkv.bias[:width])
+            cross.kv.bias.copy_(own.qkv.bias[width:])
+            cross.out.bias.copy_(own.out.bias)
+        self.cross_attn_norm.load_state_dict(self.self_attn_norm.state_dict())
 
     def residual(self, x: Tensor, norm: nn.LayerNorm, f) -> Tensor:
         if self.norm_first:

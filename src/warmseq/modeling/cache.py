@@ -10,7 +10,9 @@ from torch import Tensor
 
 @dataclass
 class SelfAttentionCache:
-    """One layer's keys and values, (rows, heads, capacity, head_dim) each, filled up to `length`."""
+    """One layer's keys and values, (rows, heads, capacity, head_dim) each, filled up to `length`.
+
+    Usually views into a `DecoderCache`'s buffer for all layers."""
 
     keys: Tensor
     values: Tensor
@@ -25,20 +27,17 @@ class SelfAttentionCache:
         self.length = end
         return self.keys[:, :, :end], self.values[:, :, :end]
 
-    def select_rows(self, rows: Tensor) -> None:
-        """Row r becomes old row rows[r] (beam search reordering), in place."""
-        self.keys[:, :, : self.length] = self.keys[rows, :, : self.length]
-        self.values[:, :, : self.length] = self.values[rows, :, : self.length]
-
 
 @dataclass
 class DecoderCache:
     """Everything a decoder step needs besides the new tokens.
 
     `memory_kv` holds each layer's cross-attention keys/values once per source, shared by that
-    source's rows (beams or samples); `layers` holds per-row self-attention buffers.
+    source's rows (beams or samples); `layers` holds per-row self-attention buffers, views into
+    `buffer` (layers, 2, rows, heads, capacity, head_dim) so that reordering rows is one gather.
     """
 
+    buffer: Tensor
     layers: list[SelfAttentionCache]
     memory_kv: list[tuple[Tensor, Tensor]]
     memory_mask: Tensor | None  # (sources, 1, 1, src_len) bool
@@ -50,15 +49,14 @@ class DecoderCache:
         memory_kv: list[tuple[Tensor, Tensor]], memory_mask: Tensor | None,
     ) -> DecoderCache:
         like = memory_kv[0][0]
-        shape = (rows, num_heads, capacity, head_dim)
-        layers = [
-            SelfAttentionCache(like.new_empty(shape), like.new_empty(shape)) for _ in range(num_layers)
-        ]
-        return DecoderCache(layers, memory_kv, memory_mask)
+        buffer = like.new_empty((num_layers, 2, rows, num_heads, capacity, head_dim))
+        layers = [SelfAttentionCache(layer[0], layer[1]) for layer in buffer]
+        return DecoderCache(buffer, layers, memory_kv, memory_mask)
 
     def select_rows(self, rows: Tensor) -> DecoderCache:
-        for layer in self.layers:
-            layer.select_rows(rows)
+        """Row r becomes old row rows[r] (beam search reordering), in place."""
+        length = self.layers[0].length
+        self.buffer[:, :, :, :, :length] = self.buffer[:, :, rows, :, :length]
         return self
 
 

@@ -13,6 +13,7 @@ from warmseq.configs.spec import TransformerSpec
 from warmseq.modeling.block import activation_fn
 from warmseq.modeling.cache import DecoderCache
 from warmseq.modeling.inputs import check_token_ids
+from warmseq.modeling.linear import Linear
 from warmseq.modeling.outputs import CausalLMOutput
 from warmseq.modeling.pretrained import PreTrainedModel
 from warmseq.modeling.stack import TransformerStack
@@ -26,7 +27,7 @@ class LMHead(nn.Module):
         h, width = spec.hidden_size, spec.embedding_width
         self.transform = self.transform_norm = None
         if spec.lm_head_transform:
-            self.transform = nn.Linear(h, width)  # ELECTRA: back down to the embedding width
+            self.transform = Linear(h, width)  # ELECTRA: back down to the embedding width
             self.transform_norm = nn.LayerNorm(width, eps=spec.norm_eps)
             self.activation = activation_fn(spec.lm_head_activation or spec.activation)
         self.weight = None if tied else nn.Parameter(torch.empty(spec.vocab_size, width))

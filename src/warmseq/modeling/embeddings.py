@@ -7,6 +7,7 @@ from torch import Tensor, nn
 
 from warmseq.configs.spec import TransformerSpec
 from warmseq.modeling.dropout import Dropout
+from warmseq.modeling.linear import Linear
 
 
 class Embeddings(nn.Module):
@@ -20,7 +21,7 @@ class Embeddings(nn.Module):
         self.norm = nn.LayerNorm(width, eps=spec.norm_eps) if spec.embedding_norm else None
         self.dropout = Dropout(spec.dropout)
         # ELECTRA: narrow embeddings projected up to the blocks' width
-        self.project = nn.Linear(width, spec.hidden_size) if width != spec.hidden_size else None
+        self.project = Linear(width, spec.hidden_size) if width != spec.hidden_size else None
 
     def forward(self, tokens: Tensor, start: int = 0, token_type_ids: Tensor | None = None) -> Tensor:
         """`tokens` (batch, seq); `start` is the position of the first token (cached decoding)."""

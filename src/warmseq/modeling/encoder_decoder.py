@@ -26,6 +26,7 @@ from warmseq.modeling.causal_lm import CausalLM
 from warmseq.modeling.encoder import EncoderModel
 from warmseq.modeling.generate import SPECIAL_IDS, default_generation_config, generate, stream
 from warmseq.modeling.inputs import check_labels, check_token_ids
+from warmseq.modeling.linear import Linear
 from warmseq.modeling.outputs import BaseModelOutput, Seq2SeqLMOutput
 from warmseq.modeling.pretrained import PreTrainedModel
 from warmseq.modeling.sharing import share_encoder_decoder_weights
@@ -69,7 +70,7 @@ class EncoderDecoderModel(PreTrainedModel):
         share_encoder_decoder_weights(config, encoder, decoder)  # tie_encoder_decoder=True: one set of weights
         self.enc_to_dec_proj = None
         if encoder.hidden_size != decoder.hidden_size:
-            self.enc_to_dec_proj = nn.Linear(encoder.hidden_size, decoder.hidden_size)
+            self.enc_to_dec_proj = Linear(encoder.hidden_size, decoder.hidden_size)
             nn.init.normal_(self.enc_to_dec_proj.weight, std=getattr(config.decoder, "initializer_range", 0.02))
             nn.init.zeros_(self.enc_to_dec_proj.bias)
         self.generation_config = None  # set from generation_config.json by from_pretrained

@@ -16,6 +16,7 @@ from warmseq.generation.config import GenerationConfig, field_names, unknown_fie
 from warmseq.generation.driver import GenerateOutput, generate_tokens, stream_tokens
 from warmseq.modeling.cache import DecoderCache
 from warmseq.modeling.inputs import check_token_ids
+from warmseq.modeling.linear import SlicedWeight
 
 if TYPE_CHECKING:
     from warmseq.modeling.encoder_decoder import EncoderDecoderModel
@@ -63,24 +64,20 @@ def decoder_prompt(model: EncoderDecoderModel, config: GenerationConfig, batch: 
 
 
 class CachedDecoder:
-    """The decode step over a model's decoder, with the LM head weight transposed once per call.
-
-    A (hidden, vocab) weight makes the batch-1 vocabulary projection a fast matrix product on CPU."""
+    """The decode step over a model's decoder, for the search strategies of `warmseq.generation`."""
 
     def __init__(self, model: EncoderDecoderModel, memory: Tensor, memory_mask: Tensor | None) -> None:
         decoder = model.decoder
         self.decoder, self.memory, self.memory_mask = decoder, memory, memory_mask
-        self.head_t = decoder.output_weight().t().contiguous()  # (hidden, vocab)
-        bias = decoder.lm_head.bias
-        self.head_bias = bias if bias is not None else self.head_t.new_zeros(self.head_t.shape[1])
+        self.head = SlicedWeight(decoder.output_weight(), decoder.lm_head.bias)
 
     def make_cache(self, rows_per_source: int, max_new: int, prompt_length: int = 1) -> DecoderCache:
         rows = self.memory.shape[0] * rows_per_source
         return self.decoder.new_cache(rows, prompt_length + max_new, self.memory, self.memory_mask)
 
     def step(self, tokens: Tensor, cache: DecoderCache) -> tuple[Tensor, DecoderCache]:
-        hidden = self.decoder.lm_head.prepare(self.decoder.decode(tokens, cache))
-        return torch.addmm(self.head_bias, hidden, self.head_t), cache
+        hidden = self.decoder.lm_head.prepare(self.decoder.decode(tokens, cache))  # (rows, hidden)
+        return self.head(hidden), cache
 
     @staticmethod
     def reorder(cache: DecoderCache, rows: Tensor) -> DecoderCache:

@@ -69,6 +69,7 @@ class TrainConfig:
     overwrite: bool = False
     tie_encoder_decoder: bool = False
     random_init: bool = False  # same architecture, no pretrained weights (the warm-start baseline)
+    cross_attention_from_self: bool = False  # each decoder layer's new cross-attention starts as its self-attention
     gradient_checkpointing: bool = False
     precision: str = "fp32"
     device: str | None = None

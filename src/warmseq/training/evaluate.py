@@ -13,7 +13,7 @@ from .metrics import rouge, sacrebleu_score
 from .model_loading import load_checkpoint_tokenizers, load_trained_model, position_limit, resolve_special_ids
 from .records import read_text_pairs
 from .state import GENERATION_CONFIG, TRAINER_STATE
-from .tokenized import tokenize_pairs
+from .tokenized import tokenize_sources
 from .validation import generate_texts
 
 DEFAULT_MAX_NEW_TOKENS = 64
@@ -52,9 +52,11 @@ def evaluate(
     max_source_length: int | None = None,
     with_bleu: bool = False,
     device: str | None = None,
+    generation: dict[str, Any] | None = None,
 ) -> EvalResult:
     """Generate for every source in `data_path` with the checkpoint's generation config (or the
-    given overrides) and score against the targets.
+    given overrides; `generation` holds further generate() keywords, e.g. no_repeat_ngram_size) and
+    score against the targets.
 
     Writes `predictions-<data stem>.jsonl` (source, reference, prediction per line) and
     `scores-<data stem>.json` into `output_dir` (default: the checkpoint folder).
@@ -66,11 +68,10 @@ def evaluate(
     model = load_trained_model(checkpoint).to(torch_device)
     model.eval()
     source_tokenizer, target_tokenizer = load_checkpoint_tokenizers(checkpoint)
-    generation = read_json_if_present(checkpoint / GENERATION_CONFIG)
-    beams = num_beams if num_beams is not None else int(generation.get("num_beams", 1))
-    new_tokens = (
-        max_new_tokens if max_new_tokens is not None else int(generation.get("max_new_tokens", DEFAULT_MAX_NEW_TOKENS))
-    )
+    saved = read_json_if_present(checkpoint / GENERATION_CONFIG)
+    beams = num_beams if num_beams is not None else int(saved.get("num_beams", 1))
+    if max_new_tokens is None:
+        max_new_tokens = int(saved.get("max_new_tokens", DEFAULT_MAX_NEW_TOKENS))
     texts = read_text_pairs(data_path, source_field, target_field)
     if max_examples is not None:
         texts = type(texts)(texts.path, texts.sources[:max_examples], texts.targets[:max_examples])
@@ -82,11 +83,11 @@ def evaluate(
         getattr(model.config, "eos_token_id", None),
         getattr(model.config, "pad_token_id", None),
     )
-    tokens = tokenize_pairs(texts, source_tokenizer, target_tokenizer, source_length, 2, ids.eos)
+    tokens = tokenize_sources(texts, source_tokenizer, source_length)
     indices = list(range(len(texts)))
-    predictions = generate_texts(
-        model, tokens, indices, target_tokenizer, batch_size, ids.source_pad, torch_device, beams, new_tokens
-    )
+    settings = {**(generation or {}), "num_beams": beams, "max_new_tokens": max_new_tokens}
+    predictions = generate_texts(model, tokens, indices, target_tokenizer, batch_size, ids.source_pad, torch_device,
+                                 settings)
     ordered = [predictions[i] for i in indices]
     scores = rouge(ordered, texts.targets)
     if with_bleu:
@@ -99,8 +100,7 @@ def evaluate(
         texts.targets,
         ordered,
         scores,
-        beams,
-        new_tokens,
+        settings,
     )
 
 
@@ -112,8 +112,7 @@ def write_results(
     references: list[str],
     predictions: list[str],
     scores: dict[str, float],
-    num_beams: int,
-    max_new_tokens: int,
+    generation: dict[str, Any],
 ) -> EvalResult:
     output_dir.mkdir(parents=True, exist_ok=True)
     predictions_path = output_dir / f"predictions-{data_path.stem}.jsonl"
@@ -127,8 +126,7 @@ def write_results(
         "count": len(predictions),
         "checkpoint": str(checkpoint),
         "data": str(data_path),
-        "num_beams": num_beams,
-        "max_new_tokens": max_new_tokens,
+        **generation,
     }
     scores_path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     return EvalResult(scores, predictions_path, scores_path, len(predictions))

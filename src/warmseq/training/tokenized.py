@@ -73,3 +73,10 @@ def tokenize_pairs(
     sources = [np.asarray(ids, dtype=np.int64) for ids in source_ids]
     labels = [np.asarray([*ids[:kept_target_tokens], eos_token_id], dtype=np.int64) for ids in target_ids]
     return TokenizedPairs(sources, labels, truncated)
+
+
+def tokenize_sources(pairs: TextPairs, source_tokenizer: TextTokenizer, max_source_length: int) -> TokenizedPairs:
+    """Sources only, for generating: each label is empty, and no target is read or counted as truncated."""
+    source_ids = tokenize_texts(source_tokenizer, pairs.sources, truncation=True, max_length=max_source_length)
+    sources = [np.asarray(ids, dtype=np.int64) for ids in source_ids]
+    return TokenizedPairs(sources, [np.zeros(0, dtype=np.int64)] * len(sources), 0)

@@ -68,18 +68,16 @@ def generate_texts(
     batch_size: int,
     source_pad_id: int,
     device: torch.device,
-    num_beams: int,
-    max_new_tokens: int,
+    generation: dict[str, Any],
 ) -> dict[int, str]:
-    """Decoded predictions for the sources at `indices`, keyed by index."""
+    """Decoded predictions for the sources at `indices`, keyed by index; `generation`: keywords of generate()."""
     predictions: dict[int, str] = {}
     for chunk in length_sorted_chunks(tokens, indices, batch_size):
         batch = pad_batch(tokens, chunk, source_pad_id).to(device)
         generated = model.generate(
             batch.input_ids,
             attention_mask=batch.attention_mask,
-            num_beams=num_beams,
-            max_new_tokens=max_new_tokens,
+            **generation,
         )
         texts = target_tokenizer.batch_decode(generated.tolist(), skip_special_tokens=True)
         predictions.update({index: text.strip() for index, text in zip(chunk, texts, strict=True)})
@@ -116,8 +114,7 @@ def validate(
             batch_size,
             source_pad_id,
             device,
-            num_beams,
-            max_new_tokens,
+            {"num_beams": num_beams, "max_new_tokens": max_new_tokens},
         )
     references = [data.texts.targets[i] for i in indices]
     local_rouge = rouge_sums([predictions[i] for i in indices], references)

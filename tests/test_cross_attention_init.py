@@ -1,0 +1,49 @@
+"""`Block.init_cross_attention_from_self`: cross-attention starts as a copy of the block's self-attention."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import torch
+
+from tests.families.test_sharing import our_pair
+from warmseq.modeling.block import Block
+
+
+def test_cross_attention_becomes_the_self_attention():
+    model = our_pair("bert", "bert").eval()  # no dropout
+    block = model.decoder.stack.layers[0]
+    assert not torch.equal(block.cross_attn.q.weight, block.self_attn.qkv.weight[: block.cross_attn.q.out_features])
+    block.init_cross_attention_from_self()
+    # over the same states and without the causal mask, both attentions now give the same output
+    x = torch.randn(2, 5, block.self_attn.out.in_features)
+    with torch.no_grad():
+        own = block.self_attn(x, None, False)
+        cross = block.cross_attn(x, block.cross_attn.project_memory(x), None)
+    torch.testing.assert_close(cross, own, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(block.cross_attn_norm.weight, block.self_attn_norm.weight)
+    assert block.cross_attn.q.weight.data_ptr() != block.self_attn.qkv.weight.data_ptr()  # copies, not ties
+
+
+def test_blocks_without_a_matching_cross_attention_refuse():
+    model = our_pair("bert", "bert")
+    spec = model.decoder.spec
+    with pytest.raises(ValueError, match="has no cross-attention"):
+        Block(dataclasses.replace(spec, has_cross_attention=False)).init_cross_attention_from_self()
+    wider = Block(dataclasses.replace(spec, memory_size=spec.hidden_size * 2))
+    with pytest.raises(ValueError, match=r"encoder width \(\d+\) differs from the decoder's"):
+        wider.init_cross_attention_from_self()
+
+
+def test_train_option_initialises_every_decoder_layer(minilm_dir, tmp_path):
+    from warmseq.training.config import TrainConfig
+    from warmseq.training.model_loading import build_model
+
+    config = TrainConfig(encoder=str(minilm_dir), decoder=str(minilm_dir), train=str(tmp_path / "train.jsonl"),
+                         output_dir=str(tmp_path / "run"), cross_attention_from_self=True)
+    model = build_model(config, None)
+    for block in model.decoder.stack.layers:
+        width = block.self_attn.out.out_features
+        assert torch.equal(block.cross_attn.kv.weight, block.self_attn.qkv.weight[width:])
+        assert torch.equal(block.cross_attn.out.bias, block.self_attn.out.bias)

@@ -1,0 +1,73 @@
+"""The few-row product of `warmseq.modeling.linear` equals `F.linear`, and is the path decoding takes."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from warmseq.modeling import linear as linear_module
+from warmseq.modeling.linear import Linear, SlicedWeight, linear
+
+
+@pytest.fixture
+def two_threads():
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize("rows", [1, 3, 4, 8])
+@pytest.mark.parametrize("has_bias", [True, False])
+def test_sliced_product_equals_f_linear(two_threads, rows, has_bias):
+    torch.manual_seed(0)
+    weight, x = torch.randn(30, 12), torch.randn(rows, 12)
+    bias = torch.randn(30) if has_bias else None
+    with torch.inference_mode():
+        got = linear(x, weight, bias)
+    torch.testing.assert_close(got, F.linear(x, weight, bias), rtol=1e-6, atol=1e-6)
+
+
+def test_leading_dims_are_kept(two_threads):
+    weight, bias, x = torch.randn(8, 6), torch.randn(8), torch.randn(2, 3, 6)
+    with torch.no_grad():
+        got = linear(x, weight, bias)
+    assert got.shape == (2, 3, 8)
+    torch.testing.assert_close(got, F.linear(x, weight, bias), rtol=1e-6, atol=1e-6)
+
+
+def test_sliced_path_is_taken_only_for_few_rows_without_grad(two_threads, monkeypatch):
+    calls = []
+    real = torch.baddbmm
+    monkeypatch.setattr(linear_module.torch, "baddbmm", lambda *a: calls.append(1) or real(*a))
+    weight, bias = torch.randn(8, 6), torch.randn(8)
+    with torch.no_grad():
+        linear(torch.randn(4, 6), weight, bias)
+        assert len(calls) == 1
+        linear(torch.randn(linear_module.FEW_ROWS + 1, 6), weight, bias)  # many rows: plain product
+        linear(torch.randn(4, 6), torch.randn(7, 6), None)  # 7 outputs do not split in two
+        assert len(calls) == 1
+    linear(torch.randn(4, 6), weight, bias)  # autograd on: plain product
+    assert len(calls) == 1
+
+
+def test_linear_module_keeps_parameter_names_and_gradients():
+    layer = Linear(6, 8)
+    assert set(dict(layer.named_parameters())) == {"weight", "bias"}
+    layer(torch.randn(2, 6)).sum().backward()
+    assert layer.weight.grad is not None and layer.bias.grad is not None
+
+
+@pytest.mark.parametrize("out_features", [32, 30])  # 30: padded to split evenly
+@pytest.mark.parametrize("has_bias", [True, False])
+def test_sliced_weight_equals_f_linear(two_threads, out_features, has_bias):
+    torch.manual_seed(0)
+    weight, x = torch.randn(out_features, 12), torch.randn(5, 12)
+    bias = torch.randn(out_features) if has_bias else None
+    sliced = SlicedWeight(weight, bias)
+    assert sliced.slices == linear_module.HEAD_SLICES
+    with torch.inference_mode():
+        got = sliced(x)
+    assert got.shape == (5, out_features)
+    torch.testing.assert_close(got, F.linear(x, weight, bias), rtol=1e-6, atol=1e-6)
