@@ -67,9 +67,11 @@ class TransformerStack(nn.Module):
         self, rows: int, capacity: int, memory: Tensor, memory_mask: Tensor | None
     ) -> DecoderCache:
         spec = self.spec
-        mask = padding_mask(memory_mask) if memory_mask is not None else None
-        return DecoderCache.allocate(rows, spec.num_layers, spec.num_heads, spec.head_dim, capacity,
-                                     self.project_memory(memory), mask)
+        # a mask that hides nothing only slows every step's cross-attention down
+        mask = padding_mask(memory_mask) if memory_mask is not None and not bool(memory_mask.all()) else None
+        # contiguous (sources, heads, src_len, head_dim) keys and values: read at every step, copied once
+        memory_kv = [(k.contiguous(), v.contiguous()) for k, v in self.project_memory(memory)]
+        return DecoderCache.allocate(rows, spec.num_layers, spec.num_heads, spec.head_dim, capacity, memory_kv, mask)
 
     def decode(self, tokens: Tensor, cache: DecoderCache) -> Tensor:
         """Hidden states of the new `tokens` (rows, n), reading and extending `cache`."""
