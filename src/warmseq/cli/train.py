@@ -24,6 +24,9 @@ HELP = {
     "max_tokens": "padded-token budget per micro-batch; replaces --batch-size",
     "max_grad_norm": "gradient clipping norm ('none' turns clipping off)",
     "show_progress": "progress bar on stderr",
+    "random_init": "same architecture with every weight drawn fresh (the warm-start baseline)",
+    "cross_attention_from_self": "start each decoder layer's new cross-attention as a copy of its self-attention "
+    "(needs equal encoder and decoder widths)",
 }
 CHOICES = {"schedule": SCHEDULES, "precision": PRECISIONS}
 
