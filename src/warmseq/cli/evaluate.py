@@ -7,9 +7,10 @@ import sys
 from pathlib import Path
 
 from warmseq.cli.errors import UsageError
+from warmseq.cli.generate import GENERATION_FLAGS
 
 # Generation settings evaluate can override beside --num-beams and --max-new-tokens: flag name -> type.
-SEARCH_FLAGS = {"no_repeat_ngram_size": int, "length_penalty": float}
+SEARCH_FLAGS = {name: GENERATION_FLAGS[name] for name in ("no_repeat_ngram_size", "length_penalty")}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -54,11 +54,9 @@ class SlicedWeight:
     row, 1.35 ms against 2.5 ms. An output count that does not split evenly is padded with zero columns.
     """
 
-    def __init__(self, weight: Tensor, bias: Tensor | None, slices: int | None = None) -> None:
+    def __init__(self, weight: Tensor, bias: Tensor | None) -> None:
         self.out_features, in_features = weight.shape
-        if slices is None:
-            slices = HEAD_SLICES if weight.device.type == "cpu" and torch.get_num_threads() > 1 else 1
-        self.slices = slices
+        self.slices = HEAD_SLICES if weight.device.type == "cpu" and torch.get_num_threads() > 1 else 1
         width = -(-self.out_features // self.slices)
         padded = weight.new_zeros(self.slices * width, in_features)
         padded[: self.out_features] = weight

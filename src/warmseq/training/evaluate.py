@@ -69,7 +69,8 @@ def evaluate(
     model.eval()
     source_tokenizer, target_tokenizer = load_checkpoint_tokenizers(checkpoint)
     saved = read_json_if_present(checkpoint / GENERATION_CONFIG)
-    beams = num_beams if num_beams is not None else int(saved.get("num_beams", 1))
+    if num_beams is None:
+        num_beams = int(saved.get("num_beams", 1))
     if max_new_tokens is None:
         max_new_tokens = int(saved.get("max_new_tokens", DEFAULT_MAX_NEW_TOKENS))
     texts = read_text_pairs(data_path, source_field, target_field)
@@ -85,7 +86,7 @@ def evaluate(
     )
     tokens = tokenize_sources(texts, source_tokenizer, source_length)
     indices = list(range(len(texts)))
-    settings = {**(generation or {}), "num_beams": beams, "max_new_tokens": max_new_tokens}
+    settings = {**(generation or {}), "num_beams": num_beams, "max_new_tokens": max_new_tokens}
     predictions = generate_texts(model, tokens, indices, target_tokenizer, batch_size, ids.source_pad, torch_device,
                                  settings)
     ordered = [predictions[i] for i in indices]
