@@ -16,7 +16,7 @@ from warmseq.generation.config import GenerationConfig, field_names, unknown_fie
 from warmseq.generation.driver import GenerateOutput, generate_tokens, stream_tokens
 from warmseq.modeling.cache import DecoderCache
 from warmseq.modeling.inputs import check_token_ids
-from warmseq.modeling.linear import SlicedWeight
+from warmseq.modeling.linear import OutputProjection
 
 if TYPE_CHECKING:
     from warmseq.modeling.encoder_decoder import EncoderDecoderModel
@@ -69,7 +69,7 @@ class CachedDecoder:
     def __init__(self, model: EncoderDecoderModel, memory: Tensor, memory_mask: Tensor | None) -> None:
         decoder = model.decoder
         self.decoder, self.memory, self.memory_mask = decoder, memory, memory_mask
-        self.head = SlicedWeight(decoder.output_weight(), decoder.lm_head.bias)
+        self.head = OutputProjection(decoder.output_weight(), decoder.lm_head.bias)
 
     def make_cache(self, rows_per_source: int, max_new: int, prompt_length: int = 1) -> DecoderCache:
         rows = self.memory.shape[0] * rows_per_source
