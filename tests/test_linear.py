@@ -7,10 +7,10 @@ import torch
 import torch.nn.functional as F
 
 from warmseq.modeling import linear as linear_module
-from warmseq.modeling.linear import Linear, OutputProjection, linear
+from warmseq.modeling.linear import Linear, linear
 
 
-@pytest.mark.parametrize("rows", [1, 3, 16, linear_module.FEW_ROWS])
+@pytest.mark.parametrize("rows", [1, 3, linear_module.MANY_ROWS, 100])
 @pytest.mark.parametrize("has_bias", [True, False])
 def test_few_row_product_equals_f_linear(rows, has_bias):
     torch.manual_seed(0)
@@ -30,16 +30,18 @@ def test_leading_dims_are_kept():
     torch.testing.assert_close(got, F.linear(x, weight, bias), rtol=1e-6, atol=1e-6)
 
 
-def test_few_row_path_is_taken_only_for_few_rows_without_grad(monkeypatch):
+def test_paths_by_row_count_without_grad(monkeypatch):
     calls = []
-    real = torch.baddbmm
-    monkeypatch.setattr(linear_module.torch, "baddbmm", lambda *a: calls.append(1) or real(*a))
+    for name in ("baddbmm", "bmm"):
+        real = getattr(torch, name)
+        monkeypatch.setattr(linear_module.torch, name, lambda *a, real=real: calls.append(1) or real(*a))
     weight, bias = torch.randn(8, 6), torch.randn(8)
     with torch.no_grad():
         linear(torch.randn(4, 6), weight, bias)
         assert len(calls) == 1
-        linear(torch.randn(linear_module.FEW_ROWS + 1, 6), weight, bias)  # many rows: plain product
+        linear(torch.randn(linear_module.MANY_ROWS, 6), weight, bias)  # many rows: oneDNN or F.linear
         linear(torch.randn(4, 6), torch.randn(7, 6), torch.randn(7))  # 7 outputs do not split in two
+        linear(torch.randn(4, 12), torch.randn(6, 12), None)  # input wider than output: oneDNN from 4 rows
         assert len(calls) == 1
     linear(torch.randn(4, 6), weight, bias)  # autograd on: plain product
     assert len(calls) == 1
@@ -50,21 +52,3 @@ def test_linear_module_keeps_parameter_names_and_gradients():
     assert set(dict(layer.named_parameters())) == {"weight", "bias"}
     layer(torch.randn(2, 6)).sum().backward()
     assert layer.weight.grad is not None and layer.bias.grad is not None
-
-
-@pytest.mark.parametrize("out_features", [32, 31])  # 31: padded once with a zero row
-@pytest.mark.parametrize("has_bias", [True, False])
-def test_output_projection_equals_f_linear(out_features, has_bias, monkeypatch):
-    torch.manual_seed(0)
-    weight, x = torch.randn(out_features, 12), torch.randn(5, 12)
-    bias = torch.randn(out_features) if has_bias else None
-    head = OutputProjection(weight, bias)
-    products = []
-    for name in ("bmm", "baddbmm"):
-        real = getattr(torch, name)
-        monkeypatch.setattr(linear_module.torch, name, lambda *a, real=real: products.append(1) or real(*a))
-    with torch.inference_mode():
-        got = head(x)
-    assert products, "the odd vocabulary should still take the few-row product"
-    assert got.shape == (5, out_features)
-    torch.testing.assert_close(got, F.linear(x, weight, bias), rtol=1e-6, atol=1e-6)

@@ -47,6 +47,17 @@ def test_tokens_match_peer(pair, kwargs):
     assert torch.equal(got, expected)
 
 
+@pytest.mark.parametrize("batch, kwargs", [(16, dict(max_new_tokens=15)), (5, dict(num_beams=4, max_new_tokens=12))])
+def test_tokens_match_peer_with_weights_packed_for_many_rows(pair, batch, kwargs):
+    """16 and 20 rows: the decoder steps multiply by weights packed by oneDNN (`modeling/packed.py`)."""
+    peer, ours = pair
+    torch.manual_seed(1)
+    ids, mask = padded_batch(99, batch=batch, length=2 * batch + 4)
+    with torch.no_grad():
+        expected = peer.generate(input_ids=ids, attention_mask=mask, **SPECIAL, **kwargs)
+    assert torch.equal(ours.generate(ids, attention_mask=mask, **SPECIAL, **kwargs), expected)
+
+
 def test_beam_scores_match_peer(pair):
     peer, ours = pair
     ids, mask = padded_batch(99)
@@ -58,9 +69,10 @@ def test_beam_scores_match_peer(pair):
     torch.testing.assert_close(got.sequences_scores, expected.sequences_scores, atol=1e-4, rtol=0)
 
 
-def test_cached_decoding_equals_full_recomputation(pair):
+@pytest.mark.parametrize("batch", [3, 16])  # 16: packed weights in the cached steps
+def test_cached_decoding_equals_full_recomputation(pair, batch):
     _, ours = pair
-    ids, mask = padded_batch(99)
+    ids, mask = padded_batch(99, batch=batch, length=2 * batch + 4)
     got = ours.generate(ids, attention_mask=mask, max_new_tokens=15, min_new_tokens=15)
     with torch.no_grad():
         tokens = got[:, :1]
@@ -77,7 +89,7 @@ def test_minilm_bert2bert_matches_peer(tmp_path, minilm_dir):
     peer.save_pretrained(tmp_path)
     ours = warmseq.EncoderDecoderModel.from_pretrained(tmp_path)
     ours.config.decoder_start_token_id, ours.config.eos_token_id = 101, 102  # enough for warmseq
-    ids = torch.randint(1000, 30000, (2, 32))
+    ids = torch.randint(1000, 30000, (16, 32))  # 16 rows: weights packed for the greedy steps
     mask = torch.ones_like(ids)
     mask[1, 20:] = 0
     ids[1, 20:] = 0

@@ -7,6 +7,7 @@ is where the model meets them.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -16,9 +17,10 @@ from warmseq.generation.config import GenerationConfig, field_names, unknown_fie
 from warmseq.generation.driver import GenerateOutput, generate_tokens, stream_tokens
 from warmseq.modeling.cache import DecoderCache
 from warmseq.modeling.inputs import check_token_ids
-from warmseq.modeling.linear import OutputProjection
+from warmseq.modeling.packed import OutputProjection, packing_pays, with_packed_linears
 
 if TYPE_CHECKING:
+    from warmseq.modeling.causal_lm import CausalLM
     from warmseq.modeling.encoder_decoder import EncoderDecoderModel
 
 SPECIAL_IDS = ("decoder_start_token_id", "pad_token_id", "eos_token_id", "bos_token_id")
@@ -63,25 +65,40 @@ def decoder_prompt(model: EncoderDecoderModel, config: GenerationConfig, batch: 
     return torch.full((batch, 1), start, dtype=torch.long, device=device)
 
 
+@dataclass
+class StepState:
+    """What a decode step needs besides the new tokens: the cache, and the decoder and LM head fitted to
+    the call's row count (their linear weights packed by oneDNN where that is faster, `packed.py`)."""
+
+    cache: DecoderCache
+    decoder: CausalLM
+    head: OutputProjection
+
+
 class CachedDecoder:
     """The decode step over a model's decoder, for the search strategies of `warmseq.generation`."""
 
     def __init__(self, model: EncoderDecoderModel, memory: Tensor, memory_mask: Tensor | None) -> None:
-        decoder = model.decoder
-        self.decoder, self.memory, self.memory_mask = decoder, memory, memory_mask
-        self.head = OutputProjection(decoder.output_weight(), decoder.lm_head.bias)
+        self.decoder, self.memory, self.memory_mask = model.decoder, memory, memory_mask
 
-    def make_cache(self, rows_per_source: int, max_new: int, prompt_length: int = 1) -> DecoderCache:
+    def make_cache(self, rows_per_source: int, max_new: int, prompt_length: int = 1) -> StepState:
+        decoder = self.decoder
         rows = self.memory.shape[0] * rows_per_source
-        return self.decoder.new_cache(rows, prompt_length + max_new, self.memory, self.memory_mask)
-
-    def step(self, tokens: Tensor, cache: DecoderCache) -> tuple[Tensor, DecoderCache]:
-        hidden = self.decoder.lm_head.prepare(self.decoder.decode(tokens, cache))  # (rows, hidden)
-        return self.head(hidden), cache
+        cache = decoder.new_cache(rows, prompt_length + max_new, self.memory, self.memory_mask)
+        head = OutputProjection(decoder.output_weight(), decoder.lm_head.bias, rows)
+        if packing_pays(rows, self.memory):
+            decoder = with_packed_linears(decoder, rows)
+        return StepState(cache, decoder, head)
 
     @staticmethod
-    def reorder(cache: DecoderCache, rows: Tensor) -> DecoderCache:
-        return cache.select_rows(rows)
+    def step(tokens: Tensor, state: StepState) -> tuple[Tensor, StepState]:
+        hidden = state.decoder.lm_head.prepare(state.decoder.decode(tokens, state.cache))  # (rows, hidden)
+        return state.head(hidden), state
+
+    @staticmethod
+    def reorder(state: StepState, rows: Tensor) -> StepState:
+        state.cache = state.cache.select_rows(rows)
+        return state
 
 
 def prepare(model: EncoderDecoderModel, input_ids: Tensor, attention_mask: Tensor | None,

@@ -1,29 +1,54 @@
-"""Linear products with a few rows, as decoding makes them.
+"""Linear products for inference on CPU, where the default path is slow on this project's machines.
 
-Decoding multiplies one to a few dozen rows (beams, a small batch) by each weight. On CPU,
-`F.linear(x, W)` hands such a product to MKL as `x @ W.T`, which for a few rows is slow and single-
-threaded. The same product written as `W @ x.T`, with `W` viewed as two halves of its output features
-and multiplied as a batch of two (`torch.bmm`), runs several times faster: measured on the 2-core
-development machine with the weights evicted from cache, as in decoding (docs/results.md), the fused
-q/k/v weight (1,152 x 384) takes 64 us at 1 row against 188 us, 72 us at 4 rows against 254 us; the
-30,522 x 384 LM head 1.0 ms at 1 row against 5.2 ms, 1.9 ms at 4 rows against 7.9 ms. The halves are
-views of the weight, so nothing is copied."""
+`F.linear` hands every product to MKL, which on the AMD development machine runs `x @ W.T` at about
+110 GFLOP/s at best and far below that for the one to sixteen rows of a decode step. Without autograd,
+on CPU, in float32, this module takes two faster paths instead (measured with the weights evicted from
+cache, as in decoding; figures in docs/results.md):
+
+- up to a few rows: `W @ x.T` with `W` viewed as two halves of its output features, multiplied as a
+  batch of two (`torch.bmm`). The fused q/k/v weight (1,152 x 384) takes 63 us at 1 row against 188 us;
+  the 30,522 x 384 LM head 1.1 ms against 5.2 ms. The halves are views: nothing is copied.
+- more rows: oneDNN's inner product (`torch.ops.mkldnn._linear_pointwise`, the kernel torch's own
+  compiler emits for frozen linears), about 210 GFLOP/s on the encoder's 2,048 rows against 130-190,
+  and 5.1 ms for the LM head at 16 rows against 7.2 ms.
+
+Training keeps `F.linear` and its gradients."""
 
 from __future__ import annotations
+
+import functools
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-FEW_ROWS = 64  # up to beam 4 at batch 16; past this MKL's own product catches up
+MANY_ROWS = 16  # from here oneDNN's product is the faster one
+MANY_ROWS_WIDE_INPUT = 4  # ... and from here when the input is wider than the output (feed-forward down)
+
+
+@functools.cache
+def has_onednn() -> bool:
+    return torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise")
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
     """`x @ weight.T + bias` for `x` (..., in) and `weight` (out, in)."""
-    rows = x.numel() // x.shape[-1] if x.numel() else 0
-    out_features, in_features = weight.shape
-    if not 0 < rows <= FEW_ROWS or out_features % 2 or torch.is_grad_enabled() or x.device.type != "cpu":
+    if torch.is_grad_enabled() or x.device.type != "cpu" or x.dtype != torch.float32 or not x.numel():
         return F.linear(x, weight, bias)
+    rows = x.numel() // x.shape[-1]
+    out_features, in_features = weight.shape
+    many = MANY_ROWS_WIDE_INPUT if in_features > out_features else MANY_ROWS
+    if rows < many and out_features % 2 == 0:
+        return halves_product(x, weight, bias)
+    if has_onednn():
+        return torch.ops.mkldnn._linear_pointwise(x, weight, bias, "none", [], "")
+    return F.linear(x, weight, bias)
+
+
+def halves_product(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+    """`linear` for a few rows and an even number of outputs, as a batch of two `W_half @ x.T`."""
+    rows = x.numel() // x.shape[-1]
+    out_features, in_features = weight.shape
     half = out_features // 2
     halves = weight.view(2, half, in_features)  # (2, out / 2, in)
     columns = x.reshape(rows, in_features).t().expand(2, in_features, rows)  # (2, in, rows)
@@ -36,24 +61,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
 
 
 class Linear(nn.Linear):
-    """`nn.Linear` (same parameters and checkpoint names) with `linear`'s few-row product."""
+    """`nn.Linear` (same parameters and checkpoint names) with `linear`'s inference paths."""
 
     def forward(self, x: Tensor) -> Tensor:
         return linear(x, self.weight, self.bias)
-
-
-class OutputProjection:
-    """The LM head for the steps of one generate() call: `linear` with the head's weight, padded once with
-    a zero row when the vocabulary is odd (GPT-2's 50,257) so that the fast product applies."""
-
-    def __init__(self, weight: Tensor, bias: Tensor | None) -> None:
-        self.out_features = weight.shape[0]
-        self.weight, self.bias = weight, bias
-        if self.out_features % 2:
-            self.weight = torch.cat([weight, weight.new_zeros(1, weight.shape[1])])
-            self.bias = None if bias is None else torch.cat([bias, bias.new_zeros(1)])
-
-    def __call__(self, x: Tensor) -> Tensor:
-        """(rows, in) -> (rows, out)"""
-        y = linear(x, self.weight, self.bias)
-        return y if y.shape[-1] == self.out_features else y[..., : self.out_features]
