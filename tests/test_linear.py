@@ -52,3 +52,10 @@ def test_linear_module_keeps_parameter_names_and_gradients():
     assert set(dict(layer.named_parameters())) == {"weight", "bias"}
     layer(torch.randn(2, 6)).sum().backward()
     assert layer.weight.grad is not None and layer.bias.grad is not None
+
+
+def test_autocast_keeps_f_linear():
+    weight, x = torch.randn(8, 6), torch.randn(4, 6)
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+        got = linear(x, weight, None)
+    assert got.dtype == torch.bfloat16  # what F.linear gives under autocast

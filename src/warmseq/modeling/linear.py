@@ -8,9 +8,9 @@ cache, as in decoding; figures in docs/results.md):
 - up to a few rows: `W @ x.T` with `W` viewed as two halves of its output features, multiplied as a
   batch of two (`torch.bmm`). The fused q/k/v weight (1,152 x 384) takes 63 us at 1 row against 188 us;
   the 30,522 x 384 LM head 1.1 ms against 5.2 ms. The halves are views: nothing is copied.
-- more rows: oneDNN's inner product (`torch.ops.mkldnn._linear_pointwise`, the kernel torch's own
-  compiler emits for frozen linears), about 210 GFLOP/s on the encoder's 2,048 rows against 130-190,
-  and 5.1 ms for the LM head at 16 rows against 7.2 ms.
+- more rows: oneDNN's inner product (`torch.ops.mkldnn._linear_pointwise`, an operator torch registers
+  for its own compiler), about 210 GFLOP/s on the encoder's 2,048 rows against 130-190, and 4.3-5.3 ms
+  for the LM head at 16 rows against 7.8-8.8 ms.
 
 Training keeps `F.linear` and its gradients."""
 
@@ -33,7 +33,10 @@ def has_onednn() -> bool:
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
     """`x @ weight.T + bias` for `x` (..., in) and `weight` (out, in)."""
-    if torch.is_grad_enabled() or x.device.type != "cpu" or x.dtype != torch.float32 or not x.numel():
+    if (
+        torch.is_grad_enabled() or x.device.type != "cpu" or x.dtype != torch.float32 or not x.numel()
+        or torch.is_autocast_enabled("cpu")  # autocast's lower precision applies to F.linear only
+    ):
         return F.linear(x, weight, bias)
     rows = x.numel() // x.shape[-1]
     out_features, in_features = weight.shape
