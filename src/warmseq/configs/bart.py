@@ -91,6 +91,7 @@ class BartConfig(PretrainedConfig):
             pad_token_id=self.pad_token_id,
             dropout=self.dropout,
             attention_dropout=self.attention_dropout,
+            activation_dropout=self.activation_dropout,
             initializer_range=self.init_std,
             is_causal=is_decoder,
             has_cross_attention=is_decoder,

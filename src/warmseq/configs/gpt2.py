@@ -85,6 +85,7 @@ class GPT2Config(PretrainedConfig):
             pad_token_id=None,  # GPT-2's wte has no padding row: pad is usually eos, which must keep learning
             dropout=self.resid_pdrop,
             attention_dropout=self.attn_pdrop,
+            embedding_dropout=self.embd_pdrop,
             initializer_range=self.initializer_range,
             is_causal=True,  # GPT-2 attends causally even as an encoder
             has_cross_attention=self.add_cross_attention,

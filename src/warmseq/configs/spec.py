@@ -25,6 +25,8 @@ class TransformerSpec:
     pad_token_id: int | None = None
     dropout: float = 0.1
     attention_dropout: float = 0.1
+    embedding_dropout: float | None = None  # GPT-2's embd_pdrop (default: `dropout`)
+    activation_dropout: float = 0.0  # BART: on the feed-forward's inner activations
     initializer_range: float = 0.02
     is_causal: bool = False
     has_cross_attention: bool = False

@@ -31,14 +31,17 @@ def activation_fn(name: str):
 
 
 class FeedForward(nn.Module):
-    def __init__(self, hidden_size: int, inner_size: int, activation: str, bias: bool = True) -> None:
+    def __init__(
+        self, hidden_size: int, inner_size: int, activation: str, bias: bool = True, activation_dropout: float = 0.0
+    ) -> None:
         super().__init__()
         self.up = Linear(hidden_size, inner_size, bias=bias)
         self.down = Linear(inner_size, hidden_size, bias=bias)
         self.activation = activation_fn(activation)
+        self.dropout = Dropout(activation_dropout)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.down(self.activation(self.up(x)))
+        return self.down(self.dropout(self.activation(self.up(x))))
 
 
 class Block(nn.Module):
@@ -56,7 +59,7 @@ class Block(nn.Module):
             self.cross_attn = CrossAttention(h, memory_size, spec.num_heads, spec.attention_dropout,
                                              spec.attention_bias)
             self.cross_attn_norm = nn.LayerNorm(h, eps=eps)
-        self.ffn = FeedForward(h, spec.intermediate_size, spec.activation)
+        self.ffn = FeedForward(h, spec.intermediate_size, spec.activation, activation_dropout=spec.activation_dropout)
         self.ffn_norm = nn.LayerNorm(h, eps=eps)
         self.dropout = Dropout(spec.dropout)
 

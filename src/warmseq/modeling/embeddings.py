@@ -19,7 +19,7 @@ class Embeddings(nn.Module):
         self.positions = nn.Embedding(spec.max_positions, width)
         self.token_types = nn.Embedding(spec.type_vocab_size, width) if spec.type_vocab_size else None
         self.norm = nn.LayerNorm(width, eps=spec.norm_eps) if spec.embedding_norm else None
-        self.dropout = Dropout(spec.dropout)
+        self.dropout = Dropout(spec.dropout if spec.embedding_dropout is None else spec.embedding_dropout)
         # ELECTRA: narrow embeddings projected up to the blocks' width
         self.project = Linear(width, spec.hidden_size) if width != spec.hidden_size else None
 
