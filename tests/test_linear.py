@@ -59,3 +59,18 @@ def test_autocast_keeps_f_linear():
     with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
         got = linear(x, weight, None)
     assert got.dtype == torch.bfloat16  # what F.linear gives under autocast
+
+
+def test_without_onednn_many_rows_take_f_linear(monkeypatch):
+    monkeypatch.setattr(linear_module.torch.backends.mkldnn, "is_available", lambda: False)
+    linear_module.has_onednn.cache_clear()
+    try:
+        assert not linear_module.has_onednn()
+        calls = []
+        monkeypatch.setattr(linear_module.F, "linear", lambda *a: calls.append(1) or a[0] @ a[1].T + a[2])
+        weight, bias, x = torch.randn(8, 6), torch.randn(8), torch.randn(linear_module.MANY_ROWS, 6)
+        with torch.inference_mode():
+            linear(x, weight, bias)
+        assert calls == [1]
+    finally:
+        linear_module.has_onednn.cache_clear()

@@ -28,7 +28,19 @@ MANY_ROWS_WIDE_INPUT = 4  # ... and from here when the input is wider than the o
 
 @functools.cache
 def has_onednn() -> bool:
-    return torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise")
+    """Whether oneDNN's product and weight packing run here: probed once on a tiny product, since a build
+    may register the operators yet fail to create their kernels (other CPUs, other builds)."""
+    if not torch.backends.mkldnn.is_available():
+        return False
+    try:
+        x, weight = torch.ones(2, 4), torch.ones(2, 4)
+        with torch.inference_mode():
+            y = torch.ops.mkldnn._linear_pointwise(x, weight, None, "none", [], "")
+            packed = torch.ops.mkldnn._reorder_linear_weight(weight, 2)
+            z = torch.ops.mkldnn._linear_pointwise(x, packed, None, "none", [], "")
+        return bool((y == 4).all() and (z == 4).all())
+    except (AttributeError, RuntimeError):
+        return False
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:

@@ -19,10 +19,7 @@ from warmseq.modeling.linear import MANY_ROWS, has_onednn, linear
 
 def packing_pays(rows: int, like: Tensor) -> bool:
     """Whether packing weights for `rows` rows of `like`'s device and dtype is available and faster."""
-    return (
-        rows >= MANY_ROWS and like.device.type == "cpu" and like.dtype == torch.float32 and has_onednn()
-        and hasattr(torch.ops.mkldnn, "_reorder_linear_weight")
-    )
+    return rows >= MANY_ROWS and like.device.type == "cpu" and like.dtype == torch.float32 and has_onednn()
 
 
 class PackedLinear(nn.Module):
