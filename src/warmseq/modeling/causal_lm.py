@@ -13,7 +13,7 @@ from warmseq.configs.spec import TransformerSpec
 from warmseq.modeling.block import activation_fn
 from warmseq.modeling.cache import DecoderCache
 from warmseq.modeling.inputs import check_token_ids
-from warmseq.modeling.linear import Linear
+from warmseq.modeling.linear import Linear, linear
 from warmseq.modeling.outputs import CausalLMOutput
 from warmseq.modeling.pretrained import PreTrainedModel
 from warmseq.modeling.stack import TransformerStack
@@ -73,7 +73,7 @@ class CausalLM(PreTrainedModel):
         return self.stack.embeddings.tokens.weight if self.lm_head.weight is None else self.lm_head.weight
 
     def logits(self, hidden: Tensor) -> Tensor:
-        return F.linear(self.lm_head.prepare(hidden), self.output_weight(), self.lm_head.bias)
+        return linear(self.lm_head.prepare(hidden), self.output_weight(), self.lm_head.bias)
 
     def forward(
         self,

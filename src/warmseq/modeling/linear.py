@@ -46,7 +46,8 @@ def has_onednn() -> bool:
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
     """`x @ weight.T + bias` for `x` (..., in) and `weight` (out, in)."""
     if (
-        torch.is_grad_enabled() or x.device.type != "cpu" or x.dtype != torch.float32 or not x.numel()
+        torch.is_grad_enabled() or x.device.type != "cpu" or x.dtype != torch.float32
+        or weight.dtype != torch.float32 or not x.numel()
         or torch.is_autocast_enabled("cpu")  # autocast's lower precision applies to F.linear only
     ):
         return F.linear(x, weight, bias)
