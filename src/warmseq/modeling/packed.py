@@ -4,8 +4,8 @@ A decode step multiplies the same few rows (a batch, its beams) by every weight,
 multiplies fastest by a weight it has reordered into its own blocked layout, which costs one copy of the
 weight (the MiniLM decoder and LM head: ~50 ms) and pays back within a few steps at 16 rows: the LM head
 2.5 ms against 4.3-5.3 ms unpacked, the feed-forward up projection 0.16 ms against 0.24-0.31 ms
-(`benchmarks/bench_linear.py`, docs/results.md). The
-copies share every other tensor with the original and leave it untouched; they serve inference only."""
+(`benchmarks/bench_linear.py`, docs/results.md). The copies share every other tensor with the original
+and leave it untouched; they serve inference only."""
 
 from __future__ import annotations
 
@@ -27,7 +27,6 @@ class PackedLinear(nn.Module):
 
     def __init__(self, weight: Tensor, bias: Tensor | None, rows: int) -> None:
         super().__init__()
-        self.out_features = weight.shape[0]
         self.packed = torch.ops.mkldnn._reorder_linear_weight(weight.detach(), rows)
         self.bias = None if bias is None else bias.detach()
 
