@@ -74,3 +74,14 @@ def test_without_onednn_many_rows_take_f_linear(monkeypatch):
         assert calls == [1]
     finally:
         linear_module.has_onednn.cache_clear()
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # torch.jit.trace is deprecated, still used for ONNX
+def test_traced_and_exported_graphs_keep_the_portable_product():
+    layer, x = Linear(8, 6).eval(), torch.randn(linear_module.MANY_ROWS, 8)
+    with torch.no_grad():
+        traced = torch.jit.trace(layer, x)
+        exported = torch.export.export(layer, (x,))
+    assert "mkldnn" not in str(traced.graph) and "bmm" not in str(traced.graph)
+    assert "mkldnn" not in str(exported.graph)
+    torch.testing.assert_close(traced(x), F.linear(x, layer.weight, layer.bias))

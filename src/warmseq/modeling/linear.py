@@ -47,8 +47,10 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
     """`x @ weight.T + bias` for `x` (..., in) and `weight` (out, in)."""
     if (
         torch.is_grad_enabled() or x.device.type != "cpu" or x.dtype != torch.float32
-        or weight.dtype != torch.float32 or not x.numel()
+        or weight.dtype != torch.float32
+        or torch.jit.is_tracing() or torch.compiler.is_compiling()  # exported graphs keep the portable op
         or torch.is_autocast_enabled("cpu")  # autocast's lower precision applies to F.linear only
+        or not x.numel()
     ):
         return F.linear(x, weight, bias)
     rows = x.numel() // x.shape[-1]
