@@ -47,20 +47,21 @@ def with_packed_linears(module: nn.Module, rows: int) -> nn.Module:
 
 class OutputProjection:
     """The LM head for the steps of one generate() call of `rows` rows: packed by oneDNN where that pays,
-    else `linear`'s few-row product, with an odd vocabulary (GPT-2's 50,257) padded once by a zero row so
-    that the product applies."""
+    else `linear`'s few-row product. An odd vocabulary (GPT-2's 50,257) takes that product for all but its
+    last token, whose logit is one more small product, rather than a padded copy of the whole weight."""
 
     def __init__(self, weight: Tensor, bias: Tensor | None, rows: int) -> None:
-        self.out_features = weight.shape[0]
-        self.packed = None
-        if packing_pays(rows, weight):
-            self.packed = PackedLinear(weight, bias, rows)
-        elif self.out_features % 2:
-            weight = torch.cat([weight, weight.new_zeros(1, weight.shape[1])])
-            bias = None if bias is None else torch.cat([bias, bias.new_zeros(1)])
         self.weight, self.bias = weight, bias
+        self.packed = PackedLinear(weight, bias, rows) if packing_pays(rows, weight) else None
 
     def __call__(self, x: Tensor) -> Tensor:
         """(rows, in) -> (rows, out)"""
-        y = linear(x, self.weight, self.bias) if self.packed is None else self.packed(x)
-        return y if y.shape[-1] == self.out_features else y[..., : self.out_features]
+        if self.packed is not None:
+            return self.packed(x)
+        weight, bias = self.weight, self.bias
+        if weight.shape[0] % 2 == 0:
+            return linear(x, weight, bias)
+        last = x @ weight[-1:].t()  # (rows, 1)
+        if bias is not None:
+            last = last + bias[-1:]
+        return torch.cat([linear(x, weight[:-1], None if bias is None else bias[:-1]), last], dim=-1)
