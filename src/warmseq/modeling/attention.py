@@ -87,10 +87,10 @@ class CrossAttention(nn.Module):
 def attend(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, is_causal: bool, dropout_p: float) -> Tensor:
     """Softmax attention, (batch, heads, queries, head_dim). `mask` is bool, True where a key is visible.
 
-    Without dropout this is usually torch's fused kernel. The weights are formed here instead with
-    dropout, so the cheaper mask of `warmseq.modeling.dropout` applies, and for decode steps of several
-    rows, where the fused kernel is slow with one query per row (16 rows, 128 keys: 320 against 195 us).
-    A query that sees no key gets a zero output, as the fused kernel gives it."""
+    Usually this is torch's fused kernel. The weights are formed here instead in two cases: with
+    dropout, so that the cheaper mask of `warmseq.modeling.dropout` applies; and in decode steps of
+    several rows, where the fused kernel is slow with one query per row (16 rows, 128 keys: 320 against
+    195 us). A query that sees no key gets a zero output, as the fused kernel gives it."""
     queries = q.shape[-2]
     is_decode_step = queries <= DECODE_QUERIES and q.shape[0] * queries >= DECODE_QUERIES
     if dropout_p == 0.0 and not is_decode_step:
