@@ -8,16 +8,19 @@ Usage: python benchmarks/bench_linear.py [--rows 1,4,16,64]
 from __future__ import annotations
 
 import argparse
-import os
-import statistics
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
 from warmseq.modeling.linear import halves_product, has_onednn
 from warmseq.modeling.packed import PackedLinear
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import median, threads  # noqa: E402
 
 SHAPES = {  # MiniLM bert2bert decoder: (out, in)
     "LM head": (30522, 384),
@@ -39,7 +42,7 @@ def per_call_ms(calls: list[Callable[[], object]], repeats: int = 10) -> float:
             for call in calls:
                 call()
         times.append((time.perf_counter() - start) / repeats / len(calls) * 1000)
-    return statistics.median(times)
+    return median(times)
 
 
 def timings(weights: list[torch.Tensor], x: torch.Tensor) -> list[float]:
@@ -58,7 +61,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", default="1,4,16,64")
     args = parser.parse_args()
-    torch.set_num_threads(int(os.environ.get("BENCH_THREADS", "2")))
+    threads()
     rows_list = [int(r) for r in args.rows.split(",")]
     print(f"threads={torch.get_num_threads()} torch={torch.__version__} oneDNN={has_onednn()}")
     print(f"{'product':<18} {'rows':>4} {'F.linear':>9} {'halves':>9} {'oneDNN':>9} {'packed':>9}  (ms)")

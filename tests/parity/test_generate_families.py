@@ -35,9 +35,9 @@ def build(name: str):
 def build_pair(name: str):
     if name in GPT2_BART_PAIRS:
         encoder_config, decoder_config, source_vocab, _, start, pad = GPT2_BART_PAIRS[name]
-        eos = start if "gpt2" in name.split("2", 1)[1] else 2
+        # GPT-2 and BART decoders start with their end token (GPT-2's bos == eos; BART's </s> is 2)
         return gpt2_bart_pair(encoder_config(), decoder_config(), start, pad), \
-            dict(decoder_start_token_id=start, pad_token_id=pad, eos_token_id=eos), source_vocab
+            dict(decoder_start_token_id=start, pad_token_id=pad, eos_token_id=start), source_vocab
     encoder, decoder = name.split("2")
     torch.manual_seed(0)
     peer = family_pair(encoder, decoder)
