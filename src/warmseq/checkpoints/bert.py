@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from warmseq.checkpoints import arrays
 from warmseq.checkpoints.keymap import KeyMap, KeyRule, fused_linear, linear, rename
 from warmseq.configs.spec import TransformerSpec
 
@@ -68,7 +69,7 @@ def tied_head_rules(rules: list[KeyRule], head: str, tied: bool) -> tuple[list[K
     if tied:
         return [*rules, rename("lm_head.bias", head + "bias")], {head + "decoder.weight", head + "decoder.bias"}
     both = KeyRule("lm_head.bias", (head + "decoder.bias", head + "bias"), lambda parts: parts[0],
-                   lambda t: [t, t.clone()])
+                   lambda t: [t, arrays.copy(t)])
     return [*rules, both, rename("lm_head.weight", head + "decoder.weight")], set()
 
 

@@ -2,6 +2,7 @@
 
 A `KeyRule` ties one of our tensors to one or more checkpoint tensors, with a transform each way
 (rename, fuse q/k/v, transpose), so loading is `join` and saving is `split`: the same map run backwards.
+The transforms work on PyTorch tensors and NumPy arrays alike (`arrays`), so every framework shares them.
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-import torch
-from torch import Tensor
+from warmseq.checkpoints import arrays
+from warmseq.checkpoints.arrays import Array as Tensor  # a torch tensor or a NumPy array
 
 logger = logging.getLogger(__name__)
 
@@ -42,13 +43,12 @@ def rename(ours: str, theirs: str) -> KeyRule:
 def fused(ours: str, *theirs: str) -> KeyRule:
     """Our tensor is the checkpoint's tensors concatenated along dim 0 (e.g. q, k, v -> qkv)."""
     count = len(theirs)
-    return KeyRule(ours, tuple(theirs), lambda parts: torch.cat(parts, dim=0),
-                   lambda t: [c.clone() for c in t.chunk(count, dim=0)])
+    return KeyRule(ours, tuple(theirs), arrays.concat, lambda t: arrays.split(t, count))
 
 
 def transposed(ours: str, theirs: str) -> KeyRule:
     """Checkpoint stores (in, out) where we store (out, in) (GPT-2's Conv1D)."""
-    return KeyRule(ours, (theirs,), lambda parts: parts[0].t().contiguous(), lambda t: [t.t().contiguous()])
+    return KeyRule(ours, (theirs,), lambda parts: arrays.transpose(parts[0]), lambda t: [arrays.transpose(t)])
 
 
 def linear(ours: str, theirs: str, bias: bool = True) -> list[KeyRule]:
