@@ -1,5 +1,7 @@
 """warmseq: sequence-to-sequence models warm-started from a pretrained encoder and decoder."""
 
+import importlib
+
 from warmseq.configs import (
     AutoConfig,
     BartConfig,
@@ -37,6 +39,29 @@ from warmseq.tokenization import (
 )
 
 __version__ = "0.1.0"
+
+# The ports load on first use, so `import warmseq` never imports JAX or TensorFlow:
+# `Flax*` names come from warmseq.flax (extra "flax"), `TF*` names from warmseq.tf (extra "tf").
+_PORTS = {
+    "Flax": ("warmseq.flax", "flax", ("jax", "flax", "optax")),
+    "TF": ("warmseq.tf", "tf", ("tensorflow", "keras")),
+}
+
+
+def __getattr__(name: str) -> object:
+    for prefix, (module_name, extra, libraries) in _PORTS.items():
+        if name.startswith(prefix):
+            try:
+                module = importlib.import_module(module_name)
+            except ImportError as error:
+                if getattr(error, "name", None) and error.name.split(".")[0] in libraries:
+                    raise ImportError(
+                        f"warmseq.{name} needs the {extra!r} extra, which is not installed "
+                        f"(no module {error.name!r}): pip install \"warmseq[{extra}]\""
+                    ) from error
+                raise
+            return getattr(module, name)
+    raise AttributeError(f"module 'warmseq' has no attribute {name!r}")
 
 __all__ = [
     "AutoConfig", "AutoModel", "AutoModelForCausalLM", "AutoTokenizer",
