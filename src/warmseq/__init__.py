@@ -2,27 +2,11 @@
 
 import importlib
 
-from warmseq.configs import (
-    AutoConfig,
-    BartConfig,
-    BertConfig,
-    BertGenerationConfig,
-    ElectraConfig,
-    EncoderDecoderConfig,
-    GPT2Config,
-    PretrainedConfig,
-    RobertaConfig,
-    XLMRobertaConfig,
-)
+from warmseq.configs import AutoConfig, EncoderDecoderConfig, PretrainedConfig
+from warmseq.families import config_names, model_names, public_object
 from warmseq.generation import GenerateOutput, GenerationConfig
 from warmseq.modeling.auto import AutoModel, AutoModelForCausalLM
-from warmseq.modeling.bart import BartEncoder, BartForCausalLM
-from warmseq.modeling.bert import BertForCausalLM, BertLMHeadModel, BertModel
-from warmseq.modeling.bert_generation import BertGenerationDecoder, BertGenerationEncoder
-from warmseq.modeling.electra import ElectraForCausalLM, ElectraModel
 from warmseq.modeling.encoder_decoder import EncoderDecoderModel
-from warmseq.modeling.gpt2 import GPT2LMHeadModel, GPT2Model
-from warmseq.modeling.roberta import RobertaForCausalLM, RobertaModel, XLMRobertaForCausalLM, XLMRobertaModel
 from warmseq.tokenization import (
     AutoTokenizer,
     BartTokenizer,
@@ -40,6 +24,8 @@ from warmseq.tokenization import (
 
 __version__ = "0.1.0"
 
+# Each family's config and PyTorch classes (BertConfig, BertModel, ...) are named by its record in
+# warmseq/families.py and load on first use.
 # The ports load on first use, so `import warmseq` never imports JAX or TensorFlow:
 # `Flax*` names come from warmseq.flax (extra "flax"), `TF*` names from warmseq.tf (extra "tf").
 _PORTS = {
@@ -49,6 +35,9 @@ _PORTS = {
 
 
 def __getattr__(name: str) -> object:
+    found = public_object(name)
+    if found is not None:
+        return found
     for prefix, (module_name, extra, libraries) in _PORTS.items():
         if name.startswith(prefix):
             try:
@@ -65,14 +54,10 @@ def __getattr__(name: str) -> object:
 
 __all__ = [
     "AutoConfig", "AutoModel", "AutoModelForCausalLM", "AutoTokenizer",
-    "BartConfig", "BartEncoder", "BartForCausalLM", "BartTokenizer", "BartTokenizerFast", "BatchEncoding",
-    "BertConfig", "BertForCausalLM", "BertGenerationConfig", "BertGenerationDecoder", "BertGenerationEncoder",
-    "BertLMHeadModel", "BertModel", "BertTokenizer", "BertTokenizerFast",
-    "ElectraConfig", "ElectraForCausalLM", "ElectraModel",
-    "EncoderDecoderConfig", "EncoderDecoderModel",
-    "GPT2Config", "GPT2LMHeadModel", "GPT2Model", "GPT2Tokenizer", "GPT2TokenizerFast",
+    "BartTokenizer", "BartTokenizerFast", "BatchEncoding", "BertTokenizer", "BertTokenizerFast",
+    "EncoderDecoderConfig", "EncoderDecoderModel", "GPT2Tokenizer", "GPT2TokenizerFast",
     "GenerateOutput", "GenerationConfig",
     "PreTrainedTokenizer", "PreTrainedTokenizerFast", "PretrainedConfig",
-    "RobertaConfig", "RobertaForCausalLM", "RobertaModel", "RobertaTokenizer", "RobertaTokenizerFast",
-    "XLMRobertaConfig", "XLMRobertaForCausalLM", "XLMRobertaModel",
+    "RobertaTokenizer", "RobertaTokenizerFast",
+    *config_names(), *model_names(),
 ]

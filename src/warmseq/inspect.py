@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from warmseq.configs.base import CONFIG_NAME, read_config_file
+from warmseq.families import BERT_LAYOUT_SIZES, FAMILY_BY_TYPE
 from warmseq.hub import resolve_file
 
 SAFETENSORS_NAME = "model.safetensors"
@@ -19,16 +20,6 @@ SAFETENSORS_INDEX = "model.safetensors.index.json"
 GENERATION_CONFIG_NAME = "generation_config.json"
 SPECIAL_IDS = ("decoder_start_token_id", "pad_token_id", "eos_token_id", "bos_token_id")
 
-# config.json names of each size, by family (BERT-layout, GPT-2, BART)
-SIZE_FIELDS = {
-    "layers": ("num_hidden_layers", "n_layer", "encoder_layers"),
-    "decoder_layers": ("decoder_layers",),
-    "hidden": ("hidden_size", "n_embd", "d_model"),
-    "embedding_size": ("embedding_size",),
-    "heads": ("num_attention_heads", "n_head", "encoder_attention_heads"),
-    "vocab": ("vocab_size",),
-    "max_positions": ("max_position_embeddings", "n_positions"),
-}
 
 
 def describe_checkpoint(name_or_path: str | os.PathLike) -> dict[str, Any]:
@@ -69,8 +60,11 @@ def describe_checkpoint(name_or_path: str | os.PathLike) -> dict[str, Any]:
 
 
 def describe_part(config: dict[str, Any], shapes: dict | None, prefix: str) -> dict[str, Any]:
-    sizes = {name: first_field(config, fields) for name, fields in SIZE_FIELDS.items()}
-    part = {"model_type": config.get("model_type"), **{k: v for k, v in sizes.items() if v is not None}}
+    """The part's family, its sizes (the config.json fields its family record names; a model type
+    warmseq has no record for is read with BERT's field names) and its parameter count."""
+    sizes = {label: config[name] for label, name in size_fields(config.get("model_type"))
+             if config.get(name) is not None}
+    part = {"model_type": config.get("model_type"), **sizes}
     if prefix:
         part["has_cross_attention"] = bool(config.get("add_cross_attention", False))
     if shapes is not None:
@@ -78,8 +72,9 @@ def describe_part(config: dict[str, Any], shapes: dict | None, prefix: str) -> d
     return part
 
 
-def first_field(config: dict[str, Any], fields: tuple[str, ...]) -> Any:
-    return next((config[f] for f in fields if f in config), None)
+def size_fields(model_type: str | None) -> tuple[tuple[str, str], ...]:
+    family = FAMILY_BY_TYPE.get(model_type)  # type: ignore[arg-type]
+    return family.sizes if family is not None else BERT_LAYOUT_SIZES
 
 
 def read_tensor_shapes(name_or_path: str | os.PathLike) -> dict[str, tuple[str, list[int]]] | None:
@@ -133,7 +128,7 @@ def render_description(info: dict[str, Any]) -> str:
     """`describe_checkpoint`'s summary as aligned text lines."""
     lines = [f"{info['path']}: {info['model_type']} ({', '.join(info['architectures'] or ['no architectures'])})"]
     for role, part in info["parts"].items():
-        sizes = ", ".join(f"{k} {part[k]}" for k in SIZE_FIELDS if k in part)
+        sizes = ", ".join(f"{k} {part[k]}" for k, _ in size_fields(part.get("model_type")) if k in part)
         family = f" ({part['model_type']})" if part.get("model_type") else ""
         lines.append(f"  {role}{family}" + (f": {sizes}" if sizes else "") + params(part.get("parameters")))
     lines.append(f"  parameters: {fmt(info['parameters'])} in {', '.join(info['weight_files']) or 'no safetensors'}")

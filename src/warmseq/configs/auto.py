@@ -1,4 +1,4 @@
-"""Pick a config class by the `model_type` written in config.json."""
+"""Pick a config class by the `model_type` written in config.json (the family records decide)."""
 
 from __future__ import annotations
 
@@ -8,22 +8,16 @@ from typing import Any
 from warmseq.configs.base import CONFIG_NAME, PretrainedConfig, read_config_file
 from warmseq.hub import resolve_file
 
-CONFIG_CLASSES: dict[str, type[PretrainedConfig]] = {}
-
-
-def register_config(cls: type[PretrainedConfig]) -> type[PretrainedConfig]:
-    CONFIG_CLASSES[cls.model_type] = cls
-    return cls
-
 
 def config_class_for(model_type: str | None, where: str) -> type[PretrainedConfig]:
-    if model_type is None:
-        raise ValueError(f"{where}: no 'model_type' field; expected one of {sorted(CONFIG_CLASSES)}")
-    if model_type not in CONFIG_CLASSES:
-        raise ValueError(
-            f"{where}: model_type {model_type!r} is not supported by warmseq; supported: {sorted(CONFIG_CLASSES)}"
-        )
-    return CONFIG_CLASSES[model_type]
+    """The config class of a family record, or EncoderDecoderConfig for a pair."""
+    # imported here: the records import the config classes, and the pair's config imports this module
+    from warmseq.configs.encoder_decoder import EncoderDecoderConfig
+    from warmseq.families import family_for
+
+    if model_type == EncoderDecoderConfig.model_type:
+        return EncoderDecoderConfig
+    return family_for(model_type, where).config_class
 
 
 def config_from_dict(data: dict[str, Any], where: str = "config") -> PretrainedConfig:

@@ -7,8 +7,7 @@ import os
 
 from torch import Tensor
 
-from warmseq.checkpoints.bart import bart_causal_lm_map, bart_encoder_map
-from warmseq.checkpoints.keymap import KeyMap, LoadReport
+from warmseq.checkpoints.keymap import LoadReport
 from warmseq.configs.bart import BartConfig
 from warmseq.modeling.causal_lm import CausalLM
 from warmseq.modeling.encoder import EncoderModel
@@ -26,9 +25,6 @@ class BartEncoder(EncoderModel):
 
     config_class = BartConfig
 
-    def key_map(self) -> KeyMap:
-        return bart_encoder_map(self.spec)
-
     def load_checkpoint_state(
         self, checkpoint: dict[str, Tensor], source: str, ignore_mismatched_sizes: bool = False
     ) -> LoadReport:
@@ -45,15 +41,11 @@ class BartForCausalLM(CausalLM):
     `labels[:, i]` is the target of `logits[:, i]`."""
 
     config_class = BartConfig
-    shifts_labels = False
 
     def __init__(self, config: BartConfig) -> None:
         config.is_decoder = True  # the original sets these too: this class is BART's decoder alone
         config.is_encoder_decoder = False
         super().__init__(config)
-
-    def key_map(self) -> KeyMap:
-        return bart_causal_lm_map(self.spec, self.config.tie_word_embeddings)
 
     def load_checkpoint_state(
         self, checkpoint: dict[str, Tensor], source: str, ignore_mismatched_sizes: bool = False

@@ -5,8 +5,6 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from warmseq.checkpoints.bert import bert_encoder_map, bert_lm_map
-from warmseq.checkpoints.keymap import KeyMap
 from warmseq.configs.bert import BertConfig
 from warmseq.modeling.causal_lm import CausalLM
 from warmseq.modeling.encoder import EncoderModel
@@ -24,9 +22,6 @@ class BertModel(EncoderModel):
         self.register_buffer("pooler_weight", torch.randn(h, h) * config.initializer_range)
         self.register_buffer("pooler_bias", torch.zeros(h))
 
-    def key_map(self) -> KeyMap:
-        return bert_encoder_map(self.spec)
-
     def pooled(self, hidden: Tensor) -> Tensor:
         """BERT's pooled output: tanh(dense(first token))."""
         return torch.tanh(hidden[:, 0] @ self.pooler_weight.T + self.pooler_bias)
@@ -34,9 +29,6 @@ class BertModel(EncoderModel):
 
 class BertLMHeadModel(CausalLM):
     config_class = BertConfig
-
-    def key_map(self) -> KeyMap:
-        return bert_lm_map(self.spec, self.config.tie_word_embeddings)
 
 
 BertForCausalLM = BertLMHeadModel  # the other name the original uses for this model

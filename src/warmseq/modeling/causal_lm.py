@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from warmseq.checkpoints.keymap import KeyMap
 from warmseq.configs.base import PretrainedConfig
 from warmseq.configs.spec import TransformerSpec
+from warmseq.families import family_for
 from warmseq.modeling.block import activation_fn
 from warmseq.modeling.cache import DecoderCache
 from warmseq.modeling.inputs import check_token_ids
@@ -40,10 +40,9 @@ class LMHead(nn.Module):
 
 
 class CausalLM(PreTrainedModel):
-    """Base of the decoder families; a family adds its config class and key map."""
+    """Base of the decoder families; a family adds its config class (its key map is the record's)."""
 
     uses_base_prefix = True
-    shifts_labels: ClassVar[bool] = True  # labels[i] is the target of logits[i - 1]; BART's labels come pre-shifted
 
     def __init__(self, config: PretrainedConfig) -> None:
         super().__init__(config)
@@ -61,6 +60,15 @@ class CausalLM(PreTrainedModel):
     @property
     def hidden_size(self) -> int:
         return self.spec.hidden_size
+
+    @property
+    def shifts_labels(self) -> bool:
+        """labels[i] is the target of logits[i - 1], unless the family's labels come pre-shifted (BART)."""
+        return not family_for(self.config.model_type, type(self).__name__).labels_pre_shifted
+
+    def key_map(self) -> KeyMap:
+        return family_for(self.config.model_type, type(self).__name__).decoder_key_map(
+            self.spec, self.config.tie_word_embeddings)
 
     def get_input_embeddings(self) -> nn.Embedding:
         return self.stack.embeddings.tokens

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from torch import Tensor
 
+from warmseq.checkpoints.keymap import KeyMap
 from warmseq.configs.base import PretrainedConfig
+from warmseq.families import family_for
 from warmseq.modeling.inputs import check_token_ids
 from warmseq.modeling.outputs import BaseModelOutput
 from warmseq.modeling.pretrained import PreTrainedModel
@@ -12,7 +14,7 @@ from warmseq.modeling.stack import TransformerStack
 
 
 class EncoderModel(PreTrainedModel):
-    """Base of the encoder families; a family adds its config class and key map."""
+    """Base of the encoder families; a family adds its config class (its key map is the record's)."""
 
     def __init__(self, config: PretrainedConfig) -> None:
         super().__init__(config)
@@ -28,6 +30,9 @@ class EncoderModel(PreTrainedModel):
     @property
     def hidden_size(self) -> int:
         return self.spec.hidden_size
+
+    def key_map(self) -> KeyMap:
+        return family_for(self.config.model_type, type(self).__name__).encoder_key_map(self.spec)
 
     def get_input_embeddings(self):
         return self.stack.embeddings.tokens

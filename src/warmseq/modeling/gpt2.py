@@ -7,8 +7,6 @@ import math
 import torch
 from torch import Tensor
 
-from warmseq.checkpoints.gpt2 import gpt2_body_map, gpt2_lm_map
-from warmseq.checkpoints.keymap import KeyMap
 from warmseq.configs.gpt2 import GPT2Config
 from warmseq.modeling.causal_lm import CausalLM
 from warmseq.modeling.encoder import EncoderModel
@@ -36,9 +34,6 @@ class GPT2Model(EncoderModel):
         super().__init__(config)
         scale_residual_projections(self, config.n_layer, config.initializer_range)
 
-    def key_map(self) -> KeyMap:
-        return gpt2_body_map(self.spec)
-
     def forward(self, input_ids: Tensor, attention_mask: Tensor | None = None,
                 token_type_ids: Tensor | None = None, **rest: object) -> BaseModelOutput:
         if token_type_ids is not None:
@@ -58,6 +53,3 @@ class GPT2LMHeadModel(CausalLM):
     def __init__(self, config: GPT2Config) -> None:
         super().__init__(config)
         scale_residual_projections(self, config.n_layer, config.initializer_range)
-
-    def key_map(self) -> KeyMap:
-        return gpt2_lm_map(self.spec, self.config.tie_word_embeddings)

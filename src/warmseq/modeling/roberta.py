@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from warmseq.checkpoints.keymap import KeyMap
-from warmseq.checkpoints.roberta import roberta_encoder_map, roberta_lm_map
 from warmseq.configs.roberta import RobertaConfig, XLMRobertaConfig
 from warmseq.modeling.bert import BertModel
 from warmseq.modeling.causal_lm import CausalLM
@@ -14,15 +12,9 @@ class RobertaModel(BertModel):
 
     config_class = RobertaConfig
 
-    def key_map(self) -> KeyMap:
-        return roberta_encoder_map(self.spec)
-
 
 class RobertaForCausalLM(CausalLM):
     config_class = RobertaConfig
-
-    def key_map(self) -> KeyMap:
-        return roberta_lm_map(self.spec, self.config.tie_word_embeddings)
 
 
 class XLMRobertaModel(RobertaModel):

@@ -7,30 +7,27 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .families import BartTokenizer, BertTokenizer, GPT2Tokenizer, RobertaTokenizer
+from warmseq.families import FAMILIES
+
+from . import families as tokenizer_families
+from .families import BertTokenizer, GPT2Tokenizer, RobertaTokenizer
 from .files import TOKENIZER_CONFIG, TokenizerFiles
 from .loading import _check_overrides, build_tokenizer
 from .tokenizer import Tokenizer
 
-# tokenizer_config.json's `tokenizer_class` (without any "Fast" suffix) -> family.
+# tokenizer_config.json's `tokenizer_class` (without any "Fast" suffix) -> tokenizer class: the families'
+# own names, plus names of models warmseq has no family for but whose tokenizer it reads.
 CLASS_NAMES: dict[str, type[Tokenizer]] = {
-    "BertTokenizer": BertTokenizer,
+    **{f.tokenizer_class_name: getattr(tokenizer_families, f.tokenizer) for f in FAMILIES
+       if f.tokenizer and f.tokenizer_class_name},
     "DistilBertTokenizer": BertTokenizer,
-    "ElectraTokenizer": BertTokenizer,
-    "GPT2Tokenizer": GPT2Tokenizer,
-    "RobertaTokenizer": RobertaTokenizer,
-    "BartTokenizer": BartTokenizer,
     "PreTrainedTokenizer": Tokenizer,
     "TokenizersBackend": Tokenizer,
 }
-# config.json's `model_type` -> family.
+# config.json's `model_type` -> tokenizer class.
 MODEL_TYPES: dict[str, type[Tokenizer]] = {
-    "bert": BertTokenizer,
+    **{f.model_type: getattr(tokenizer_families, f.tokenizer) for f in FAMILIES if f.tokenizer},
     "distilbert": BertTokenizer,
-    "electra": BertTokenizer,
-    "gpt2": GPT2Tokenizer,
-    "roberta": RobertaTokenizer,
-    "bart": BartTokenizer,
 }
 
 
