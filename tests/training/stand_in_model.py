@@ -44,6 +44,8 @@ class StandInSeq2Seq(torch.nn.Module):
             encoder=SimpleNamespace(max_position_embeddings=max_positions),
             decoder=SimpleNamespace(max_position_embeddings=max_positions),
         )
+        # what the trainer reads of a real pair's encoder and decoder: how many tokens each takes
+        self.encoder = self.decoder = SimpleNamespace(spec=SimpleNamespace(usable_positions=max_positions))
         self.source_embeddings = torch.nn.Embedding(vocab_size, hidden)
         self.target_embeddings = torch.nn.Embedding(vocab_size, hidden)
         self.rnn = torch.nn.GRU(hidden, hidden, batch_first=True)

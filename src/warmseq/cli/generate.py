@@ -91,8 +91,9 @@ def source_limit(args: argparse.Namespace, model: Any, tokenizer: Any) -> int:
         if args.max_source_length < 1:
             raise UsageError(f"--max-source-length must be >= 1, got {args.max_source_length}")
         return args.max_source_length
-    encoder = getattr(model.config, "encoder", None)
-    positions = getattr(encoder, "max_position_embeddings", None) or getattr(encoder, "n_positions", None)
+    from warmseq.training.model_loading import usable_positions
+
+    positions = usable_positions(model, "encoder")
     return min(tokenizer.model_max_length, positions or tokenizer.model_max_length)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import torch
 
 from .metrics import rouge, sacrebleu_score
-from .model_loading import load_checkpoint_tokenizers, load_trained_model, position_limit, resolve_special_ids
+from .model_loading import load_checkpoint_tokenizers, load_trained_model, resolve_special_ids, usable_positions
 from .records import read_text_pairs
 from .state import GENERATION_CONFIG, TRAINER_STATE
 from .tokenized import tokenize_sources
@@ -35,7 +35,7 @@ def read_json_if_present(path: Path) -> dict[str, Any]:
 
 def saved_source_length(checkpoint: Path, model: Any) -> int:
     trained_with = read_json_if_present(checkpoint / TRAINER_STATE).get("config", {})
-    limit = position_limit(getattr(model.config, "encoder", None)) or 512
+    limit = usable_positions(model, "encoder") or 512
     return min(int(trained_with.get("max_source_length", limit)), limit)
 
 

@@ -129,19 +129,17 @@ def load_trained_model(checkpoint: Path) -> Any:
     return model_class().from_pretrained(str(checkpoint))
 
 
-def position_limit(sub_config: Any) -> int | None:
-    for name in ("max_position_embeddings", "n_positions"):
-        value = getattr(sub_config, name, None)
-        if isinstance(value, int) and value > 0:
-            return value
-    return None
+def usable_positions(model: Any, role: str) -> int | None:
+    """How many tokens the pair's "encoder" or "decoder" takes: its spec's `usable_positions`, which leaves
+    out the rows before position 0 (RoBERTa: max_position_embeddings - 2); None for a model without a spec."""
+    spec = getattr(getattr(model, role, None), "spec", None)
+    return None if spec is None else spec.usable_positions
 
 
 def capped_lengths(config: TrainConfig, model: Any) -> tuple[int, int]:
     """Source and target lengths, cut to what the encoder's and decoder's position tables hold."""
     source_length, target_length = config.max_source_length, config.max_target_length
-    encoder_limit = position_limit(getattr(model.config, "encoder", None))
-    decoder_limit = position_limit(getattr(model.config, "decoder", None))
+    encoder_limit, decoder_limit = usable_positions(model, "encoder"), usable_positions(model, "decoder")
     if encoder_limit is not None and source_length > encoder_limit:
         logger.info(
             "--max-source-length %d exceeds the encoder's %d positions; using %d",
