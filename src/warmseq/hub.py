@@ -30,6 +30,27 @@ def resolve_file(name_or_path: str | os.PathLike, filename: str, *, optional: bo
     return download_from_hub(name, filename, optional=optional)
 
 
+def resolve_folder(name_or_path: str | os.PathLike, filenames: tuple[str, ...]) -> Path:
+    """A local folder holding the files among `filenames` that a model folder or Hub id has: the folder
+    itself, or the Hub cache's snapshot folder once those files are fetched (each file is optional).
+
+    A path that does not exist is returned as it is, for the caller to say what it expected there."""
+    name = os.fspath(name_or_path)
+    folder = Path(name).expanduser()
+    if folder.exists() or looks_like_path(name):
+        return folder
+    first_error: FileNotFoundError | None = None
+    for filename in filenames:
+        try:
+            path = resolve_file(name, filename, optional=True)
+        except FileNotFoundError as error:  # offline and not cached: the others may still be
+            first_error = first_error or error
+            continue
+        if path is not None:
+            return path.parent  # the snapshot folder, where every fetched file of the model lies
+    raise first_error or FileNotFoundError(f"Hub model {name!r} has none of {', '.join(filenames)}")
+
+
 def download_from_hub(repo_id: str, filename: str, *, optional: bool) -> Path | None:
     import huggingface_hub
     from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError, RepositoryNotFoundError

@@ -40,7 +40,7 @@ class AutoTokenizer:
 
     @classmethod
     def from_pretrained(cls, path: str | os.PathLike[str], **config_overrides: Any) -> Tokenizer:
-        files = TokenizerFiles.find(Path(path))
+        files = TokenizerFiles.find(path)
         config = files.read_tokenizer_config()
         family = choose_family(files, config)
         _check_overrides(family, config_overrides)

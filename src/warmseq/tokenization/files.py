@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from warmseq.hub import resolve_folder
+
 TOKENIZER_JSON = "tokenizer.json"
 TOKENIZER_CONFIG = "tokenizer_config.json"
 SPECIAL_TOKENS_MAP = "special_tokens_map.json"
@@ -17,6 +19,8 @@ WORDPIECE_VOCAB = "vocab.txt"
 BPE_VOCAB = "vocab.json"
 BPE_MERGES = "merges.txt"
 
+TOKENIZER_FILES = (TOKENIZER_JSON, TOKENIZER_CONFIG, SPECIAL_TOKENS_MAP, MODEL_CONFIG, WORDPIECE_VOCAB, BPE_VOCAB,
+                   BPE_MERGES)
 EXPECTED_LAYOUTS = f"{TOKENIZER_JSON}, or {WORDPIECE_VOCAB} (WordPiece), or {BPE_VOCAB} + {BPE_MERGES} (byte-level BPE)"
 
 
@@ -35,8 +39,9 @@ class TokenizerFiles:
 
     @classmethod
     def find(cls, folder: str | os.PathLike[str]) -> TokenizerFiles:
-        """Lists the tokenizer files in `folder`; raises if it holds none that define a vocabulary."""
-        root = Path(folder)
+        """Lists the tokenizer files in `folder` (a local folder or a Hub id, resolved as the models are);
+        raises if it holds none that define a vocabulary."""
+        root = resolve_folder(folder, TOKENIZER_FILES)
         if not root.exists():
             raise FileNotFoundError(
                 f"tokenizer path '{root}' does not exist; pass a local folder holding {EXPECTED_LAYOUTS}"

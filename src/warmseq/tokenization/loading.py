@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 from typing import Any, TypeVar
 
 import tokenizers
@@ -24,8 +24,11 @@ _GENERAL_FIELDS = ("model_max_length", "padding_side", "truncation_side", "clean
 _IGNORED_OVERRIDES = ("use_fast", "trust_remote_code", "local_files_only")
 
 
-def load_tokenizer(cls: type[TokenizerType], folder: Path, overrides: dict[str, Any]) -> TokenizerType:
-    """Builds `cls` from the files in `folder`, with `overrides` replacing tokenizer_config.json fields."""
+def load_tokenizer(
+    cls: type[TokenizerType], folder: str | os.PathLike[str], overrides: dict[str, Any]
+) -> TokenizerType:
+    """Builds `cls` from the files in `folder` (or of a Hub id), with `overrides` replacing tokenizer_config.json
+    fields."""
     _check_overrides(cls, overrides)
     files = TokenizerFiles.find(folder)
     config = files.read_tokenizer_config()

@@ -335,7 +335,7 @@ class Tokenizer:
         """Loads a tokenizer folder; keyword arguments override fields of its tokenizer_config.json."""
         from .loading import load_tokenizer
 
-        return load_tokenizer(cls, Path(path), config_overrides)
+        return load_tokenizer(cls, path, config_overrides)
 
     @classmethod
     def build_from_vocabulary(cls, files: Any, options: Mapping[str, Any], unk_token: str | None) -> Any:
