@@ -7,7 +7,10 @@ import dataclasses
 import pytest
 import torch
 
+import warmseq
+from tests.conftest import tiny_bert_kwargs
 from tests.families.test_sharing import our_pair
+from warmseq.configs.spec import TransformerSpec
 from warmseq.modeling.block import Block
 
 
@@ -31,9 +34,28 @@ def test_blocks_without_a_matching_cross_attention_refuse():
     spec = model.decoder.spec
     with pytest.raises(ValueError, match="has no cross-attention"):
         Block(dataclasses.replace(spec, has_cross_attention=False)).init_cross_attention_from_self()
-    wider = Block(dataclasses.replace(spec, memory_size=spec.hidden_size * 2))
-    with pytest.raises(ValueError, match=r"encoder width \(\d+\) differs from the decoder's"):
-        wider.init_cross_attention_from_self()
+
+
+def test_encoder_width_does_not_matter_and_the_help_says_so(tmp_path):
+    """48 -> 32: the pair projects the encoder states to the decoder's width, so the copy always fits."""
+    from warmseq.cli.train import HELP
+    from warmseq.training.config import TrainConfig
+    from warmseq.training.model_loading import build_model
+
+    assert "memory_size" not in {f.name for f in dataclasses.fields(TransformerSpec)}  # no dead width field
+    assert "equal" not in HELP["cross_attention_from_self"]
+    warmseq.BertModel(warmseq.BertConfig(**tiny_bert_kwargs(hidden_size=48))).save_pretrained(tmp_path / "enc")
+    warmseq.BertLMHeadModel(warmseq.BertConfig(**tiny_bert_kwargs(is_decoder=True))).save_pretrained(tmp_path / "dec")
+    config = TrainConfig(encoder=str(tmp_path / "enc"), decoder=str(tmp_path / "dec"), train="t", output_dir="o",
+                         cross_attention_from_self=True)
+    model = build_model(config, None).eval()
+    model.config.decoder_start_token_id, model.config.pad_token_id = 1, 0
+    assert model.enc_to_dec_proj.weight.shape == (32, 48)
+    block = model.decoder.stack.layers[0]
+    assert torch.equal(block.cross_attn.kv.weight, block.self_attn.qkv.weight[32:])
+    ids = torch.randint(2, 99, (2, 7))
+    with torch.no_grad():
+        assert model(input_ids=ids, labels=ids).loss.isfinite()
 
 
 def test_train_option_initialises_every_decoder_layer(minilm_dir, tmp_path):

@@ -26,7 +26,7 @@ HELP = {
     "show_progress": "progress bar on stderr",
     "random_init": "same architecture with every weight drawn fresh (the warm-start baseline)",
     "cross_attention_from_self": "start each decoder layer's new cross-attention as a copy of its self-attention "
-    "(needs equal encoder and decoder widths)",
+    "(any encoder width: a wider or narrower encoder is projected to the decoder's)",
 }
 CHOICES = {"schedule": SCHEDULES, "precision": PRECISIONS}
 

@@ -30,7 +30,6 @@ class TransformerSpec:
     initializer_range: float = 0.02
     is_causal: bool = False
     has_cross_attention: bool = False
-    memory_size: int | None = None  # width of the encoder states cross-attention reads (default: hidden)
     lm_head_transform: bool = False  # BERT: dense + activation + LayerNorm before the vocabulary projection
     lm_head_activation: str | None = None  # the head transform's activation if not `activation` (RoBERTa: gelu)
     embedding_size: int | None = None  # ELECTRA: embeddings narrower than hidden, projected up (default: hidden)

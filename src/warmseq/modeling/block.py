@@ -55,9 +55,8 @@ class Block(nn.Module):
         self.self_attn_norm = nn.LayerNorm(h, eps=eps)
         self.cross_attn = self.cross_attn_norm = None
         if spec.has_cross_attention:
-            memory_size = spec.memory_size or h
-            self.cross_attn = CrossAttention(h, memory_size, spec.num_heads, spec.attention_dropout,
-                                             spec.attention_bias)
+            # cross-attention reads states of the decoder's width: a pair projects wider encoders (enc_to_dec_proj)
+            self.cross_attn = CrossAttention(h, h, spec.num_heads, spec.attention_dropout, spec.attention_bias)
             self.cross_attn_norm = nn.LayerNorm(h, eps=eps)
         self.ffn = FeedForward(h, spec.intermediate_size, spec.activation, activation_dropout=spec.activation_dropout)
         self.ffn_norm = nn.LayerNorm(h, eps=eps)
@@ -86,12 +85,7 @@ class Block(nn.Module):
         decoder learn to copy from the source early in fine-tuning."""
         if self.cross_attn is None or self.cross_attn_norm is None:
             raise ValueError("init_cross_attention_from_self: this block has no cross-attention")
-        own, cross = self.self_attn, self.cross_attn
-        if cross.kv.weight.shape[1] != own.qkv.weight.shape[1]:
-            raise ValueError(
-                f"init_cross_attention_from_self: the encoder width ({cross.kv.weight.shape[1]}) differs from "
-                f"the decoder's ({own.qkv.weight.shape[1]}), so self-attention weights cannot serve as keys/values"
-            )
+        own, cross = self.self_attn, self.cross_attn  # both read states of the decoder's width
         width = own.out.weight.shape[0]  # qkv rows: queries [:width], then keys and values
         cross.q.weight.copy_(own.qkv.weight[:width])
         cross.kv.weight.copy_(own.qkv.weight[width:])
