@@ -94,6 +94,7 @@ def test_tokenize_truncates_and_counts_long_targets(vocab_folder, data_files, ca
         tokens = tokenize_pairs(texts, tokenizer, tokenizer, max_source_length=16, max_target_length=4, eos_token_id=3)
     assert max(len(ids) for ids in tokens.sources) == 16
     assert all(ids[0] == 2 and ids[-1] == 3 for ids in tokens.sources)  # [CLS] ... [SEP]
+    assert len(tokens.labels) == len(tokens.sources) == 20
     assert all(len(ids) <= 4 and ids[-1] == 3 and 2 not in ids for ids in tokens.labels)
     assert tokens.truncated_targets > 0
     assert f"{tokens.truncated_targets} of 20 targets were longer than 4 tokens" in caplog.text

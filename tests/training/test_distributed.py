@@ -38,6 +38,7 @@ def test_two_ranks_match_one_process_with_the_doubled_batch(stand_in_config, tmp
     assert finished.returncode == 0, finished.stderr[-4000:]
 
     rank0, rank1 = load_file(str(tmp_path / "rank0.safetensors")), load_file(str(tmp_path / "rank1.safetensors"))
+    assert rank0 and rank0.keys() == rank1.keys()
     assert all(torch.equal(rank0[name], rank1[name]) for name in rank0)
 
     single = train(stand_in_config(batch_size=6, output_dir=str(tmp_path / "single"), **settings))
@@ -46,6 +47,7 @@ def test_two_ranks_match_one_process_with_the_doubled_batch(stand_in_config, tmp
         torch.testing.assert_close(tensor, single_weights[name], rtol=0, atol=1e-5)
 
     saved = load_file(str(tmp_path / "ddp" / "checkpoint-6" / "model.safetensors"))
+    assert saved.keys() == rank0.keys()
     assert all(torch.equal(saved[name], rank0[name]) for name in rank0)
     rng = load_file(str(tmp_path / "ddp" / "checkpoint-6" / "rng_state.safetensors"))
     assert set(rng) == {"rank.0", "rank.1"}

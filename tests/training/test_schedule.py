@@ -28,6 +28,7 @@ def test_optimizer_is_fused_adamw_without_decay_on_biases() -> None:
     assert optimizer.defaults["fused"] is True
     decayed, plain = optimizer.param_groups
     assert decayed["weight_decay"] == 0.1 and plain["weight_decay"] == 0.0
+    assert decayed["params"] and plain["params"]
     assert all(p.ndim >= 2 for p in decayed["params"]) and all(p.ndim == 1 for p in plain["params"])
 
 
