@@ -71,7 +71,7 @@ def test_missing_shard_is_named(saved_pair):
 
 def test_invalid_config_json_names_the_file(saved_pair):
     (saved_pair / "config.json").write_text("{not json")
-    with pytest.raises(ValueError, match=r"config\.json is not valid JSON"):
+    with pytest.raises(ValueError, match=r"config\.json: not valid JSON"):
         warmseq.EncoderDecoderModel.from_pretrained(saved_pair)
 
 

@@ -396,7 +396,7 @@ def test_bad_tokenizer_config_files(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"tokenizer_config.json: not valid JSON"):
         AutoTokenizer.from_pretrained(folder)
     (folder / "tokenizer_config.json").write_text("[]")
-    with pytest.raises(ValueError, match="expected a JSON object at the top level, got list"):
+    with pytest.raises(ValueError, match="tokenizer_config.json: expected a JSON object, got list"):
         AutoTokenizer.from_pretrained(folder)
     write_config(folder, pad_token=5)
     with pytest.raises(ValueError, match="'pad_token' must be a string or an object with a string \"content\""):

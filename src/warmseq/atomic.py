@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 
 def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
@@ -25,3 +27,8 @@ def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
 
 def write_text_atomic(path: Path, text: str) -> None:
     write_atomic(path, lambda temp: temp.write_text(text, encoding="utf-8"))
+
+
+def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
+    """`data` as indented JSON with sorted keys and a final newline."""
+    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")

@@ -5,7 +5,6 @@ No tensor library is imported: shapes come from the safetensors headers (`safe_o
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from pathlib import Path
@@ -14,10 +13,10 @@ from typing import Any
 from warmseq.configs.base import CONFIG_NAME, read_config_file
 from warmseq.families import BERT_LAYOUT_SIZES, FAMILY_BY_TYPE
 from warmseq.hub import resolve_file
+from warmseq.json_files import GENERATION_CONFIG_NAME, read_json_object
 
 SAFETENSORS_NAME = "model.safetensors"
 SAFETENSORS_INDEX = "model.safetensors.index.json"
-GENERATION_CONFIG_NAME = "generation_config.json"
 SPECIAL_IDS = ("decoder_start_token_id", "pad_token_id", "eos_token_id", "bos_token_id")
 
 
@@ -88,7 +87,7 @@ def read_tensor_shapes(name_or_path: str | os.PathLike) -> dict[str, tuple[str, 
         index = resolve_file(name_or_path, SAFETENSORS_INDEX, optional=True)
         if index is None:
             return None
-        weight_map = json.loads(index.read_text(encoding="utf-8"))["weight_map"]
+        weight_map = read_json_object(index, "a shard index")["weight_map"]
         files = [resolve_file(name_or_path, name) for name in sorted(set(weight_map.values()))]
     shapes = {}
     for path in files:
@@ -120,7 +119,7 @@ def special_ids(name_or_path: str | os.PathLike, config: dict[str, Any]) -> dict
     generation: dict[str, Any] = {}
     path = resolve_file(name_or_path, GENERATION_CONFIG_NAME, optional=True)
     if path is not None:
-        generation = json.loads(path.read_text(encoding="utf-8"))
+        generation = read_json_object(path, f"a {GENERATION_CONFIG_NAME}")
     return {name: config[name] if config.get(name) is not None else generation.get(name) for name in SPECIAL_IDS}
 
 

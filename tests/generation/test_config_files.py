@@ -59,7 +59,7 @@ def test_unknown_keys_in_a_file_are_kept(tmp_path: Path) -> None:
 
 
 def test_missing_and_broken_files(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="generation_config.json not found"):
+    with pytest.raises(FileNotFoundError, match="generation_config.json does not exist"):
         GenerationConfig.from_pretrained(tmp_path)
     (tmp_path / "generation_config.json").write_text("{not json")
     with pytest.raises(ValueError, match="not valid JSON"):

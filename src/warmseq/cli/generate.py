@@ -71,13 +71,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def load_model(args: argparse.Namespace) -> tuple[Any, Any, Any]:
-    import torch
-
     from warmseq import EncoderDecoderModel
+    from warmseq.devices import default_device
     from warmseq.tokenization import AutoTokenizer
 
-    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    model = EncoderDecoderModel.from_pretrained(args.model).to(device).eval()
+    model = EncoderDecoderModel.from_pretrained(args.model).to(default_device(args.device)).eval()
     source_tokenizer = AutoTokenizer.from_pretrained(args.tokenizer or args.model)
     decoder_dir = Path(args.model) / "decoder_tokenizer"
     if args.decoder_tokenizer or decoder_dir.is_dir():

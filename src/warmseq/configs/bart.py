@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from warmseq.configs.base import PretrainedConfig
+from warmseq.configs.aliases import AliasedConfig
 from warmseq.configs.spec import TransformerSpec
 
 BART_POSITION_OFFSET = 2  # BART's position table keeps two rows before position 0
@@ -14,15 +14,17 @@ BART_ALIASES = {
     "hidden_size": "d_model",
     "num_attention_heads": "encoder_attention_heads",
     "num_hidden_layers": "encoder_layers",
+    "initializer_range": "init_std",
 }
 
 
-class BartConfig(PretrainedConfig):
+class BartConfig(AliasedConfig):
     """BART: post-norm blocks, `layernorm_embedding`, learned positions offset by 2, optional
     sqrt(d_model) embedding scale. `to_spec()` gives the decoder stack when `is_decoder` is set,
     the encoder stack otherwise."""
 
     model_type = "bart"
+    aliases = BART_ALIASES
     defaults: dict[str, Any] = {
         "vocab_size": 50265,
         "max_position_embeddings": 1024,
@@ -49,22 +51,6 @@ class BartConfig(PretrainedConfig):
         "is_encoder_decoder": True,
         "decoder_start_token_id": 2,
     }
-
-    def __init__(self, **fields: Any) -> None:
-        for alias, name in BART_ALIASES.items():
-            if alias in fields:
-                fields[name] = fields.pop(alias)
-        super().__init__(**fields)
-
-    def __getattr__(self, name: str) -> Any:  # only reached when normal lookup fails
-        if name in BART_ALIASES:
-            return getattr(self, BART_ALIASES[name])
-        if name == "initializer_range":
-            return self.init_std
-        raise AttributeError(f"{type(self).__name__} has no field {name!r}")
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        super().__setattr__(BART_ALIASES.get(name, name), value)
 
     def to_spec(self) -> TransformerSpec:
         return self.decoder_spec() if self.is_decoder else self.encoder_spec()

@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 from warmseq.atomic import write_text_atomic
 from warmseq.hub import resolve_file
+from warmseq.json_files import read_json_object
 
 logger = logging.getLogger(__name__)
 
@@ -119,14 +120,4 @@ class PretrainedConfig:
 
 def read_config_file(path: Path) -> dict[str, Any]:
     """Parse a config.json, naming the file in any error."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{path} does not exist; expected a model's config.json") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{path} is not valid JSON ({err.msg} at line {err.lineno}, column {err.colno})") from None
-    if not isinstance(data, dict):
-        raise ValueError(f"{path} holds a JSON {type(data).__name__}; expected an object of config fields")
-    return data
+    return read_json_object(path, "a model's config.json")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from warmseq.configs.base import PretrainedConfig
+from warmseq.configs.aliases import AliasedConfig
 from warmseq.configs.spec import TransformerSpec
 
 # The generic names the original API also accepts for GPT-2's own field names.
@@ -16,13 +16,14 @@ GPT2_ALIASES = {
 }
 
 
-class GPT2Config(PretrainedConfig):
+class GPT2Config(AliasedConfig):
     """GPT-2: pre-norm blocks, a final LayerNorm (`ln_f`), learned positions, no token types.
 
     `hidden_size`, `num_hidden_layers`, `num_attention_heads` and `max_position_embeddings` read and
     write `n_embd`, `n_layer`, `n_head` and `n_positions`."""
 
     model_type = "gpt2"
+    aliases = GPT2_ALIASES
     defaults: dict[str, Any] = {
         "vocab_size": 50257,
         "n_positions": 1024,
@@ -48,20 +49,6 @@ class GPT2Config(PretrainedConfig):
         "scale_attn_by_inverse_layer_idx": False,
         "reorder_and_upcast_attn": False,
     }
-
-    def __init__(self, **fields: Any) -> None:
-        for alias, name in GPT2_ALIASES.items():
-            if alias in fields:
-                fields[name] = fields.pop(alias)
-        super().__init__(**fields)
-
-    def __getattr__(self, name: str) -> Any:  # only reached when normal lookup fails
-        if name in GPT2_ALIASES:
-            return getattr(self, GPT2_ALIASES[name])
-        raise AttributeError(f"{type(self).__name__} has no field {name!r}")
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        super().__setattr__(GPT2_ALIASES.get(name, name), value)
 
     def to_spec(self) -> TransformerSpec:
         if not self.scale_attn_weights or self.scale_attn_by_inverse_layer_idx:

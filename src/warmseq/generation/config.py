@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-GENERATION_CONFIG_NAME = "generation_config.json"
+from warmseq.atomic import write_json_atomic
+from warmseq.json_files import GENERATION_CONFIG_NAME, read_json_object
+
 # With no max_length and no max_new_tokens, this many tokens are generated after the prompt.
 DEFAULT_MAX_NEW_TOKENS = 20
 
@@ -191,13 +191,7 @@ class GenerationConfig:
         path = Path(directory)
         if path.is_dir():
             path = path / GENERATION_CONFIG_NAME
-        if not path.is_file():
-            raise FileNotFoundError(f"{GENERATION_CONFIG_NAME} not found at {path}")
-        try:
-            config_dict = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{path}: not valid JSON ({err})") from err
-        return cls.from_dict(config_dict)
+        return cls.from_dict(read_json_object(path, f"a {GENERATION_CONFIG_NAME}"))
 
     @classmethod
     def from_model_config(cls, config_dict: dict[str, Any]) -> GenerationConfig:
@@ -238,19 +232,3 @@ def as_id_list(ids: int | list[int] | None) -> list[int]:
     if isinstance(ids, int):
         return [ids]
     return list(ids)
-
-
-def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    # A crash mid-write must never leave a truncated file under the final name.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2, sort_keys=True)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp_name, path)
-    finally:
-        if os.path.exists(temp_name):
-            os.unlink(temp_name)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
 from warmseq.families import FAMILIES
+from warmseq.json_files import read_json_object
 
 from . import families as tokenizer_families
 from .families import BertTokenizer, GPT2Tokenizer, RobertaTokenizer
@@ -72,14 +72,12 @@ def _family_from_files(files: TokenizerFiles) -> type[Tokenizer]:
         return _family_from_tokenizer_json(files.tokenizer_json)
     if files.wordpiece_vocab is not None:
         return BertTokenizer
-    with open(files.bpe_vocab, encoding="utf-8") as handle:  # type: ignore[arg-type]
-        vocab = json.load(handle)
+    vocab = read_json_object(files.bpe_vocab, "a BPE vocabulary (token -> id)")  # type: ignore[arg-type]
     return RobertaTokenizer if "<s>" in vocab and "</s>" in vocab else GPT2Tokenizer
 
 
 def _family_from_tokenizer_json(path: Path) -> type[Tokenizer]:
-    with open(path, encoding="utf-8") as handle:
-        pipeline = json.load(handle)
+    pipeline = read_json_object(path, "a tokenizers pipeline")
     model_type = (pipeline.get("model") or {}).get("type")
     post_processor = (pipeline.get("post_processor") or {}).get("type")
     if model_type == "WordPiece":

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from warmseq.hub import resolve_folder
+from warmseq.json_files import read_json_object
 
 TOKENIZER_JSON = "tokenizer.json"
 TOKENIZER_CONFIG = "tokenizer_config.json"
@@ -100,26 +99,3 @@ class TokenizerFiles:
             return None
         model_type = read_json_object(self.model_config).get("model_type")
         return model_type if isinstance(model_type, str) else None
-
-
-def read_json_object(path: Path) -> dict[str, Any]:
-    """Reads a JSON file that must hold an object, naming the file in any error."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            value = json.load(handle)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path}: not valid JSON ({error})") from error
-    if not isinstance(value, dict):
-        raise ValueError(f"{path}: expected a JSON object at the top level, got {type(value).__name__}")
-    return value
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Writes `text` to a temporary file beside `path`, then renames it over `path`."""
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(temporary, path)
-    finally:
-        Path(temporary).unlink(missing_ok=True)

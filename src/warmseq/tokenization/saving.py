@@ -10,12 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 from tokenizers import AddedToken, models
 
+from warmseq.atomic import write_text_atomic
+
 from .files import (
     SPECIAL_TOKENS_MAP,
     TOKENIZER_CONFIG,
     TOKENIZER_JSON,
     WORDPIECE_VOCAB,
-    write_atomically,
 )
 
 if TYPE_CHECKING:
@@ -93,7 +94,7 @@ def _write_vocabulary(tokenizer: Tokenizer, folder: Path) -> list[str]:
 
 
 def _write(path: Path, text: str) -> str:
-    write_atomically(path, text)
+    write_text_atomic(path, text)
     return str(path)
 
 

@@ -40,14 +40,21 @@ def accumulate_gradients(
         sync_context = contextlib.nullcontext() if is_last or not hasattr(model, "no_sync") else model.no_sync()
         with sync_context:
             with autocast():
-                output = model(
-                    input_ids=batch.input_ids,
-                    attention_mask=batch.attention_mask,
-                    labels=batch.labels,
-                    loss_reduction="sum",
-                    label_smoothing=label_smoothing,
-                    return_logits=False,
-                )
-            scale_loss(output.loss.float() * normaliser).backward()
-        loss_sum += output.loss.detach().double().cpu()
+                loss = token_loss_sum(model, batch, label_smoothing)
+            scale_loss(loss.float() * normaliser).backward()
+        loss_sum += loss.detach().double().cpu()
     return loss_sum
+
+
+def token_loss_sum(model: torch.nn.Module, batch: TokenBatch, label_smoothing: float = 0.0) -> torch.Tensor:
+    """The batch's loss summed over its target tokens; the model skips the logits (its LM head runs
+    only where a label counts)."""
+    output = model(
+        input_ids=batch.input_ids,
+        attention_mask=batch.attention_mask,
+        labels=batch.labels,
+        loss_reduction="sum",
+        label_smoothing=label_smoothing,
+        return_logits=False,
+    )
+    return output.loss

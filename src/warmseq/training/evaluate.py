@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
+from warmseq.devices import default_device
+from warmseq.json_files import GENERATION_CONFIG_NAME, read_json_if_present
 
 from .metrics import rouge, sacrebleu_score
 from .model_loading import load_checkpoint_tokenizers, load_trained_model, resolve_special_ids, usable_positions
 from .records import read_text_pairs
-from .state import GENERATION_CONFIG, TRAINER_STATE
+from .state import TRAINER_STATE
 from .tokenized import tokenize_sources
 from .validation import generate_texts
 
@@ -27,10 +28,6 @@ class EvalResult:
     predictions_path: Path
     scores_path: Path
     count: int
-
-
-def read_json_if_present(path: Path) -> dict[str, Any]:
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
 
 def saved_source_length(checkpoint: Path, model: Any) -> int:
@@ -64,11 +61,11 @@ def evaluate(
     checkpoint = Path(checkpoint_dir)
     if not (checkpoint / "config.json").is_file():
         raise FileNotFoundError(f"checkpoint {checkpoint}: config.json is missing; expected a saved model folder")
-    torch_device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    torch_device = default_device(device)
     model = load_trained_model(checkpoint).to(torch_device)
     model.eval()
     source_tokenizer, target_tokenizer = load_checkpoint_tokenizers(checkpoint)
-    saved = read_json_if_present(checkpoint / GENERATION_CONFIG)
+    saved = read_json_if_present(checkpoint / GENERATION_CONFIG_NAME)
     if num_beams is None:
         num_beams = int(saved.get("num_beams", 1))
     if max_new_tokens is None:

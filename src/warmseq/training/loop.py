@@ -12,6 +12,8 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
+from warmseq.devices import default_device
+
 from .accumulation import accumulate_gradients
 from .batching import TokenBatch
 from .config import TrainConfig
@@ -22,7 +24,7 @@ from .plot import plot_metrics
 from .run_folder import METRICS_FILE
 from .schedule import clip_gradients, set_learning_rate
 from .setup import TrainingRun, resolve_device, set_up_run
-from .state import checkpoint_name, latest_checkpoint, rotate_checkpoints, save_checkpoint
+from .state import CheckpointContents, checkpoint_name, latest_checkpoint, rotate_checkpoints, save_checkpoint
 from .stop_signal import StopRequest
 from .validation import validate
 
@@ -147,15 +149,9 @@ def save(run: TrainingRun) -> Path:
     rng_states = run.rng_states()  # every rank takes part in gathering
     folder = run.config.output_path / checkpoint_name(run.state.step)
     if run.rank_info.is_main:
-        save_checkpoint(
-            run.config.output_path,
-            run.model,
-            run.tokenizers,
-            run.optimizer,
-            rng_states,
-            run.state,
-            generation_settings(run.special_ids, run.config),
-        )
+        contents = CheckpointContents(run.model, run.tokenizers, run.optimizer, rng_states, run.state,
+                                      generation_settings(run.special_ids, run.config))
+        save_checkpoint(run.config.output_path, contents)
         rotate_checkpoints(run.config.output_path, run.config.keep, run.state.best_step)
         logger.info("saved %s", folder)
     barrier(run.rank_info)
@@ -242,7 +238,7 @@ def train(config: TrainConfig) -> TrainResult:
     on CUDA); rank 0 writes all files. Raises NonFiniteLossError if the loss stops being finite.
     """
     started_distributed = not torch.distributed.is_initialized()
-    device_type = torch.device(config.device).type if config.device else default_device_type()
+    device_type = default_device(config.device).type
     rank_info = start_distributed(device_type)
     try:
         run = set_up_run(config, rank_info, resolve_device(config, rank_info))
@@ -255,7 +251,3 @@ def train(config: TrainConfig) -> TrainResult:
         return result
     finally:
         stop_distributed(started_distributed)
-
-
-def default_device_type() -> str:
-    return "cuda" if torch.cuda.is_available() else "cpu"

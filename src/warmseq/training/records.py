@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import csv
-import json
 from dataclasses import dataclass
 from pathlib import Path
+
+from warmseq.json_files import parse_json_object
 
 JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
 CSV_SUFFIXES = {".csv": ",", ".tsv": "\t"}
@@ -73,12 +74,7 @@ def read_jsonl_fields(path: Path, source_field: str, target_field: str) -> tuple
             if not line.strip():
                 continue
             where = f", line {line_number}"
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise ValueError(f"data file {path}{where}: not valid JSON ({error.msg})") from error
-            if not isinstance(record, dict):
-                raise ValueError(f"data file {path}{where}: expected a JSON object, got {type(record).__name__}")
+            record = parse_json_object(line, f"data file {path}{where}")
             if source_field not in record or target_field not in record:
                 raise missing_field_error(path, where, [source_field, target_field], list(record))
             sources.append(text_value(record[source_field], path, where, source_field))

@@ -7,6 +7,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from warmseq.json_files import read_json_object
+
 from .config import RESUMABLE_FIELDS, TrainConfig
 from .state import CHECKPOINT_PATTERN, TEMP_PREFIX
 
@@ -59,7 +61,7 @@ def prepare_run_folder(config: TrainConfig) -> None:
             "choose an empty folder or pass --overwrite"
         )
     elif has_content:
-        saved = json.loads(run_file.read_text(encoding="utf-8"))
+        saved = read_json_object(run_file, "the run file of a warmseq training run")
         differences = differing_fields(saved, identity)
         if differences and not config.resume:
             raise FileExistsError(

@@ -12,6 +12,8 @@ from typing import Any
 
 import torch
 
+from warmseq.devices import default_device
+
 from .batching import LengthBatcher
 from .config import TrainConfig
 from .distributed import RankInfo, broadcast_flag, gather_tensors
@@ -62,11 +64,7 @@ class TrainingRun:
 
 
 def resolve_device(config: TrainConfig, rank_info: RankInfo) -> torch.device:
-    if config.device is not None:
-        return torch.device(config.device)
-    if torch.cuda.is_available():
-        return torch.device("cuda", rank_info.local_rank)
-    return torch.device("cpu")
+    return default_device(config.device, rank_info.local_rank)
 
 
 def autocast_for(config: TrainConfig, device: torch.device) -> Callable[[], AbstractContextManager[object]]:

@@ -17,13 +17,15 @@ from typing import Any
 
 import torch
 
+from warmseq.atomic import write_json_atomic
+from warmseq.json_files import GENERATION_CONFIG_NAME, read_json_if_present, read_json_object
+
 from .batching import DataPosition
 from .state_files import save_optimizer_state, save_rng_states
 
 logger = logging.getLogger(__name__)
 
 TRAINER_STATE = "trainer_state.json"
-GENERATION_CONFIG = "generation_config.json"
 DECODER_TOKENIZER_DIR = "decoder_tokenizer"
 CHECKPOINT_PATTERN = re.compile(r"^checkpoint-(\d+)$")
 TEMP_PREFIX = ".tmp-checkpoint-"
@@ -72,7 +74,7 @@ def read_trainer_state(folder: Path) -> TrainerState:
     path = folder / TRAINER_STATE
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {folder}: {TRAINER_STATE} is missing; it is not a complete checkpoint")
-    return TrainerState.from_json_dict(json.loads(path.read_text(encoding="utf-8")))
+    return TrainerState.from_json_dict(read_json_object(path, f"the {TRAINER_STATE} of a trainer checkpoint"))
 
 
 def checkpoint_name(step: int) -> str:
@@ -113,10 +115,8 @@ def save_tokenizers(source_tokenizer: Any, target_tokenizer: Any, folder: Path) 
 def write_generation_config(folder: Path, generation_settings: dict[str, Any]) -> None:
     """Add the run's generation settings (beams, new tokens) to what model.save_pretrained wrote; the
     model's own values win."""
-    path = folder / GENERATION_CONFIG
-    written = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-    merged = {**generation_settings, **written}
-    path.write_text(json.dumps(merged, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    path = folder / GENERATION_CONFIG_NAME
+    write_json_atomic(path, {**generation_settings, **read_json_if_present(path)})
 
 
 def sync_folder(folder: Path) -> None:
@@ -128,43 +128,41 @@ def sync_folder(folder: Path) -> None:
     sync_folder_entry(folder)
 
 
-def write_checkpoint_files(
-    folder: Path,
-    model: torch.nn.Module,
-    tokenizers: tuple[Any, Any],
-    optimizer: torch.optim.Optimizer,
-    rng_states: list[torch.Tensor],
-    trainer_state: TrainerState,
-    generation_settings: dict[str, Any],
-) -> None:
-    model.save_pretrained(str(folder))
-    save_tokenizers(tokenizers[0], tokenizers[1], folder)
-    write_generation_config(folder, generation_settings)
-    save_optimizer_state(optimizer, folder)
-    save_rng_states(rng_states, folder)
+@dataclass(frozen=True)
+class CheckpointContents:
+    """Everything a trainer checkpoint holds: the model and tokenizers `from_pretrained` reads, and what
+    `--resume` needs (optimizer, generator states of every rank, progress)."""
+
+    model: torch.nn.Module
+    tokenizers: tuple[Any, Any]  # (source, target); one object twice when shared
+    optimizer: torch.optim.Optimizer
+    rng_states: list[torch.Tensor]
+    trainer_state: TrainerState
+    generation_settings: dict[str, Any]
+
+
+def write_checkpoint_files(folder: Path, contents: CheckpointContents) -> None:
+    contents.model.save_pretrained(str(folder))
+    save_tokenizers(contents.tokenizers[0], contents.tokenizers[1], folder)
+    write_generation_config(folder, contents.generation_settings)
+    save_optimizer_state(contents.optimizer, folder)
+    save_rng_states(contents.rng_states, folder)
     # Written last: its presence marks the folder as complete.
-    text = json.dumps(trainer_state.to_json_dict(), indent=2) + "\n"
+    text = json.dumps(contents.trainer_state.to_json_dict(), indent=2) + "\n"
     (folder / TRAINER_STATE).write_text(text, encoding="utf-8")
 
 
-def save_checkpoint(
-    output_dir: Path,
-    model: torch.nn.Module,
-    tokenizers: tuple[Any, Any],
-    optimizer: torch.optim.Optimizer,
-    rng_states: list[torch.Tensor],
-    trainer_state: TrainerState,
-    generation_settings: dict[str, Any],
-) -> Path:
+def save_checkpoint(output_dir: Path, contents: CheckpointContents) -> Path:
     """Write `checkpoint-<step>` atomically (temp folder, then rename) and return its path."""
-    final = output_dir / checkpoint_name(trainer_state.step)
-    temporary = output_dir / f"{TEMP_PREFIX}{trainer_state.step}"
+    step = contents.trainer_state.step
+    final = output_dir / checkpoint_name(step)
+    temporary = output_dir / f"{TEMP_PREFIX}{step}"
     shutil.rmtree(temporary, ignore_errors=True)
     temporary.mkdir(parents=True)
-    write_checkpoint_files(temporary, model, tokenizers, optimizer, rng_states, trainer_state, generation_settings)
+    write_checkpoint_files(temporary, contents)
     sync_folder(temporary)
     if final.exists():
-        replaced = output_dir / f"{TEMP_PREFIX}{trainer_state.step}-replaced"
+        replaced = output_dir / f"{TEMP_PREFIX}{step}-replaced"
         os.rename(final, replaced)
         os.rename(temporary, final)
         shutil.rmtree(replaced, ignore_errors=True)

@@ -9,6 +9,8 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
+from warmseq.json_files import read_json_object
+
 OPTIMIZER_TENSORS = "optimizer.safetensors"
 OPTIMIZER_JSON = "optimizer.json"
 RNG_TENSORS = "rng_state.safetensors"
@@ -35,7 +37,7 @@ def load_optimizer_state(optimizer: torch.optim.Optimizer, folder: Path) -> None
     for name in (OPTIMIZER_TENSORS, OPTIMIZER_JSON):
         if not (folder / name).is_file():
             raise FileNotFoundError(f"checkpoint {folder}: {name} is missing; cannot restore the optimizer")
-    description = json.loads((folder / OPTIMIZER_JSON).read_text(encoding="utf-8"))
+    description = read_json_object(folder / OPTIMIZER_JSON, "an optimizer state description")
     state: dict[int, dict[str, Any]] = {}
     for key, tensor in load_file(str(folder / OPTIMIZER_TENSORS)).items():
         _, param_index, name = key.split(".", 2)

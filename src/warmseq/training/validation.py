@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .accumulation import token_loss_sum
 from .batching import pad_batch
 from .distributed import RankInfo, sum_across_ranks
 from .metrics import RougeSums, rouge_sums
@@ -47,14 +48,7 @@ def summed_loss(
     for chunk in length_sorted_chunks(tokens, indices, batch_size):
         batch = pad_batch(tokens, chunk, source_pad_id).to(device)
         with autocast():
-            output = model(
-                input_ids=batch.input_ids,
-                attention_mask=batch.attention_mask,
-                labels=batch.labels,
-                loss_reduction="sum",
-                return_logits=False,
-            )
-        loss_sum += float(output.loss)
+            loss_sum += float(token_loss_sum(model, batch))
         token_count += batch.target_token_count
     return loss_sum, token_count
 
