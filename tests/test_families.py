@@ -58,7 +58,7 @@ def test_public_names_are_the_records_classes():
         assert getattr(warmseq.configs, family.config_class.__name__) is family.config_class
         assert getattr(warmseq, family.encoder) is family.encoder_class
         assert getattr(warmseq, family.decoder) is family.decoder_class
-    assert set(names) <= set(warmseq.__all__)
+    assert set(names) <= set(warmseq.__all__) and set(names) <= set(dir(warmseq))
     assert warmseq.BertForCausalLM is warmseq.BertLMHeadModel
     with pytest.raises(AttributeError, match="no attribute 'BertConfigs'"):
         warmseq.configs.BertConfigs  # noqa: B018

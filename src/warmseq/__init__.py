@@ -52,6 +52,11 @@ def __getattr__(name: str) -> object:
             return getattr(module, name)
     raise AttributeError(f"module 'warmseq' has no attribute {name!r}")
 
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
 __all__ = [
     "AutoConfig", "AutoModel", "AutoModelForCausalLM", "AutoTokenizer",
     "BartTokenizer", "BartTokenizerFast", "BatchEncoding", "BertTokenizer", "BertTokenizerFast",
