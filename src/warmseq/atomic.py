@@ -43,8 +43,10 @@ def write_error(path: Path, err: OSError) -> OSError:
     """`err` again, its message naming the file and, for a full disk, saying so."""
     reason = err.strerror or str(err)
     if err.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
-        reason += " (the disk is full or a size limit was reached; the previous file is unchanged)"
-    return type(err)(err.errno or errno.EIO, f"could not write {path}: {reason}")
+        reason += " (the disk is full or a size limit was reached; an earlier file of that name is unchanged)"
+    error = OSError(f"could not write {path}: {reason}")  # one argument: str() is the message alone
+    error.errno = err.errno or errno.EIO
+    return error
 
 
 def write_text_atomic(path: Path, text: str) -> None:

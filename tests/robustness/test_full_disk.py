@@ -41,7 +41,7 @@ def test_full_disk_keeps_the_old_checkpoint_and_names_the_file(tmp_path, shards)
     assert done.returncode == 3, done.stderr[-2000:]
     message = done.stdout.strip()
     assert "could not write" in message and str(folder) in message and ".safetensors" in message, message
-    assert "File too large" in message and "previous file is unchanged" in message, message
+    assert "File too large" in message and "earlier file of that name is unchanged" in message, message
     assert "\n" not in message
     loaded = warmseq.EncoderDecoderModel.from_pretrained(folder).checkpoint_state()
     assert all(torch.equal(loaded[k], old[k]) for k in old) and loaded.keys() == old.keys()

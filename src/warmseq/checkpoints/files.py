@@ -128,7 +128,8 @@ def write_safetensors(path: Path, tensors: dict[str, Tensor]) -> None:
         try:
             save_file(tensors, temp, metadata={"format": "pt"})
         except SafetensorError as err:  # the library wraps I/O errors (a full disk) in its own type
-            raise OSError(io_errno(str(err)), str(err)) from err
+            number = io_errno(str(err))
+            raise OSError(number, os.strerror(number) if number != errno.EIO else str(err)) from err
 
     write_atomic(path, write)
 

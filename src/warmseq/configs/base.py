@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from warmseq.atomic import write_text_atomic
+from warmseq.configs.values import check_config_values
 from warmseq.hub import resolve_file
 
 logger = logging.getLogger(__name__)
@@ -129,4 +130,5 @@ def read_config_file(path: Path) -> dict[str, Any]:
         raise ValueError(f"{path} is not valid JSON ({err.msg} at line {err.lineno}, column {err.colno})") from None
     if not isinstance(data, dict):
         raise ValueError(f"{path} holds a JSON {type(data).__name__}; expected an object of config fields")
+    check_config_values(data, path)
     return data

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .families import BartTokenizer, BertTokenizer, GPT2Tokenizer, RobertaTokenizer
-from .files import TOKENIZER_CONFIG, TokenizerFiles
+from .files import TOKENIZER_CONFIG, TokenizerFiles, read_json_object
 from .loading import _check_overrides, build_tokenizer
 from .tokenizer import Tokenizer
 
@@ -81,8 +81,7 @@ def _family_from_files(files: TokenizerFiles) -> type[Tokenizer]:
 
 
 def _family_from_tokenizer_json(path: Path) -> type[Tokenizer]:
-    with open(path, encoding="utf-8") as handle:
-        pipeline = json.load(handle)
+    pipeline = read_json_object(path)
     model_type = (pipeline.get("model") or {}).get("type")
     post_processor = (pipeline.get("post_processor") or {}).get("type")
     if model_type == "WordPiece":

@@ -45,7 +45,7 @@ def build_tokenizer(cls: type[TokenizerType], files: TokenizerFiles, config: dic
         unk = named["unk_token"] or parse_token_entry(cls.default_special_tokens.get("unk_token"), "unk_token", "")
         backend = cls.build_from_vocabulary(files, options, unk.content if unk else None)
     else:
-        backend = tokenizers.Tokenizer.from_file(str(files.tokenizer_json))
+        backend = read_tokenizer_json(files.tokenizer_json)
     _add_declared_tokens(backend, config.get("added_tokens_decoder"), source)
 
     for name, default in cls.default_special_tokens.items():
@@ -69,6 +69,17 @@ def build_tokenizer(cls: type[TokenizerType], files: TokenizerFiles, config: dic
     else:
         tokenizer.sync_options_with_pipeline({name for name in cls.option_defaults if name in config})
     return tokenizer
+
+
+def read_tokenizer_json(path: Path) -> tokenizers.Tokenizer:
+    """The tokenizers pipeline in `path`; a broken file raises ValueError naming it."""
+    try:
+        return tokenizers.Tokenizer.from_file(str(path))
+    except Exception as err:  # the tokenizers library raises a bare Exception for every parse problem
+        raise ValueError(
+            f"{path} is not a readable tokenizer.json ({err}); it may be truncated, edited by hand, "
+            "or written by an incompatible tokenizers version"
+        ) from None
 
 
 def _check_overrides(cls: type[Tokenizer], overrides: dict[str, Any]) -> None:
