@@ -93,7 +93,7 @@ class PretrainedConfig:
 
     @classmethod
     def from_json_file(cls, path: str | os.PathLike) -> PretrainedConfig:
-        return cls.from_dict(read_config_file(Path(path)))
+        return build_from_file(cls, read_config_file(Path(path)), Path(path), {})
 
     def save_pretrained(self, save_directory: str | os.PathLike) -> None:
         folder = Path(save_directory)
@@ -104,7 +104,8 @@ class PretrainedConfig:
 
     @classmethod
     def from_pretrained(cls, name_or_path: str | os.PathLike, **overrides: Any) -> PretrainedConfig:
-        return cls.from_dict(read_config_file(resolve_file(name_or_path, CONFIG_NAME)), **overrides)
+        path = resolve_file(name_or_path, CONFIG_NAME)
+        return build_from_file(cls, read_config_file(path), path, overrides)
 
     # ---- conveniences ----------------------------------------------------------------------
     def update(self, values: dict[str, Any]) -> None:
@@ -124,6 +125,8 @@ def read_config_file(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise FileNotFoundError(f"{path} does not exist; expected a model's config.json") from None
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path} is not UTF-8 text (byte {err.start}); expected a JSON config") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:
@@ -132,3 +135,20 @@ def read_config_file(path: Path) -> dict[str, Any]:
         raise ValueError(f"{path} holds a JSON {type(data).__name__}; expected an object of config fields")
     check_config_values(data, path)
     return data
+
+
+def build_from_file(
+    cls: type[PretrainedConfig], data: dict[str, Any], path: Path, overrides: dict[str, Any]
+) -> PretrainedConfig:
+    """`cls.from_dict(data)`, checked as a stack spec; any error in building it (a sub-config without
+    model_type, heads that do not divide a default width) raised as ValueError naming the file."""
+    try:
+        config = cls.from_dict(data, **overrides)
+        for part in (config, getattr(config, "encoder", None), getattr(config, "decoder", None)):
+            if isinstance(part, PretrainedConfig) and hasattr(part, "to_spec"):
+                part.to_spec().check()  # what the stack will need, with the family's defaults filled in
+        return config
+    except (ValueError, TypeError, KeyError, AttributeError) as err:
+        if str(path) in str(err):
+            raise
+        raise ValueError(f"{path}: {err}") from err

@@ -125,7 +125,10 @@ class PreTrainedModel(nn.Module):
             config = cls.config_class.from_pretrained(name_or_path, **config_overrides)
         else:
             config.update(config_overrides)
-        model = cls(config)
+        try:
+            model = cls(config)
+        except (ValueError, TypeError, KeyError) as err:  # a config.json that cannot build this model
+            raise ValueError(f"{os.fspath(name_or_path)}: config.json cannot build {cls.__name__}: {err}") from err
         report = model.load_checkpoint_state(load_state_dict(name_or_path), os.fspath(name_or_path),
                                              ignore_mismatched_sizes)
         model.after_load(name_or_path)

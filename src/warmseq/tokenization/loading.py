@@ -74,11 +74,18 @@ def build_tokenizer(cls: type[TokenizerType], files: TokenizerFiles, config: dic
 def read_tokenizer_json(path: Path) -> tokenizers.Tokenizer:
     """The tokenizers pipeline in `path`; a broken file raises ValueError naming it."""
     try:
-        return tokenizers.Tokenizer.from_file(str(path))
-    except Exception as err:  # the tokenizers library raises a bare Exception for every parse problem
+        backend = tokenizers.Tokenizer.from_file(str(path))
+        # A pipeline can parse yet fail on first use (a template naming a token it does not define makes
+        # the Rust side panic): run it once, alone and on a pair, where the file can still be named.
+        backend.encode("a")
+        backend.encode("a", "b")
+        return backend
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as err:  # a bare Exception for parse problems; a PanicException (BaseException) on use
         raise ValueError(
-            f"{path} is not a readable tokenizer.json ({err}); it may be truncated, edited by hand, "
-            "or written by an incompatible tokenizers version"
+            f"{path} is not a readable tokenizer.json ({type(err).__name__}: {str(err)[:200]}); it may be "
+            "truncated, edited by hand, or written by an incompatible tokenizers version"
         ) from None
 
 
