@@ -1,6 +1,6 @@
 """What a checkpoint holds, read from config.json and the safetensors headers: no model is built.
 
-No tensor library is imported: shapes come from the safetensors headers (`safe_open` with numpy).
+No tensor library is imported: shapes come from the safetensors headers, read by our own parser.
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from warmseq.checkpoints.safetensors_header import read_header
+from warmseq.checkpoints.shard_index import local_shard_path, read_weight_map
 from warmseq.configs.base import CONFIG_NAME, read_config_file
 from warmseq.families import BERT_LAYOUT_SIZES, FAMILY_BY_TYPE
 from warmseq.hub import resolve_file
@@ -77,9 +79,8 @@ def size_fields(model_type: str | None) -> tuple[tuple[str, str], ...]:
 
 
 def read_tensor_shapes(name_or_path: str | os.PathLike) -> dict[str, tuple[str, list[int]]] | None:
-    """Checkpoint key -> (file name, shape) from the safetensors headers; None when there are none."""
-    from safetensors import safe_open
-
+    """Checkpoint key -> (file name, shape) from the safetensors headers (checked as from_pretrained
+    checks them); None when there are none."""
     single = resolve_file(name_or_path, SAFETENSORS_NAME, optional=True)
     if single is not None:
         files = [single]
@@ -87,13 +88,14 @@ def read_tensor_shapes(name_or_path: str | os.PathLike) -> dict[str, tuple[str, 
         index = resolve_file(name_or_path, SAFETENSORS_INDEX, optional=True)
         if index is None:
             return None
-        weight_map = read_json_object(index, "a shard index")["weight_map"]
-        files = [resolve_file(name_or_path, name) for name in sorted(set(weight_map.values()))]
+        weight_map = read_weight_map(index)
+        is_local = Path(os.fspath(name_or_path)).expanduser().is_dir()
+        files = [local_shard_path(index, name) if is_local else resolve_file(name_or_path, name)
+                 for name in sorted(set(weight_map.values()))]
     shapes = {}
     for path in files:
-        with safe_open(path, framework="numpy") as reader:
-            for key in reader.keys():
-                shapes[key] = (Path(path).name, list(reader.get_slice(key).get_shape()))
+        for key, entry in read_header(path).items():
+            shapes[key] = (Path(path).name, list(entry["shape"]))
     return shapes
 
 

@@ -30,6 +30,8 @@ def read_json_object(path: Path, expected: str = "a JSON object") -> dict[str, A
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise FileNotFoundError(f"{path} does not exist; expected {expected}") from None
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path} is not UTF-8 text (byte {err.start}); expected {expected}") from None
     return parse_json_object(text, str(path), expected)
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import secrets
 from pathlib import Path
 
 import torch
@@ -11,7 +13,9 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import Tensor
 
-from warmseq.atomic import write_atomic, write_text_atomic
+from warmseq.atomic import remove_stale_temporaries, write_atomic, write_text_atomic
+from warmseq.checkpoints.safetensors_header import read_header
+from warmseq.checkpoints.shard_index import local_shard_path, read_weight_map
 from warmseq.hub import resolve_file
 
 SAFETENSORS_NAME = "model.safetensors"
@@ -23,18 +27,24 @@ WEIGHT_NAMES = (SAFETENSORS_NAME, SAFETENSORS_INDEX, BIN_NAME, BIN_INDEX)
 
 def load_state_dict(name_or_path: str | os.PathLike) -> dict[str, Tensor]:
     """All tensors of a model folder or Hub id, preferring safetensors over pickled .bin files."""
-    for name, reader in ((SAFETENSORS_NAME, read_safetensors), (SAFETENSORS_INDEX, read_sharded),
-                         (BIN_NAME, read_bin), (BIN_INDEX, read_sharded)):
+    is_local = Path(os.fspath(name_or_path)).expanduser().is_dir()
+    for name, reader in ((SAFETENSORS_NAME, read_safetensors), (SAFETENSORS_INDEX, None),
+                         (BIN_NAME, read_bin), (BIN_INDEX, None)):
         path = resolve_file(name_or_path, name, optional=True)
-        if path is not None:
+        if path is None:
+            continue
+        if reader is not None:
             return reader(path)
+        return read_sharded(path, None if is_local else name_or_path)
     raise FileNotFoundError(
         f"{os.fspath(name_or_path)} has no weights: expected one of {', '.join(WEIGHT_NAMES)}"
     )
 
 
 def read_safetensors(path: Path) -> dict[str, Tensor]:
+    """The file's tensors, its header checked first (duplicate names, offsets, sizes: see safetensors_header)."""
     try:
+        read_header(path)
         return load_file(path)
     except (SafetensorError, OSError) as err:
         raise ValueError(
@@ -56,17 +66,17 @@ def read_bin(path: Path) -> dict[str, Tensor]:
     return data
 
 
-def read_sharded(index_path: Path) -> dict[str, Tensor]:
-    try:
-        weight_map: dict[str, str] = json.loads(index_path.read_text(encoding="utf-8"))["weight_map"]
-    except (json.JSONDecodeError, KeyError, TypeError) as err:
-        raise ValueError(f"{index_path} is not a valid shard index (expected a 'weight_map'): {err}") from None
+def read_sharded(index_path: Path, hub_id: str | os.PathLike | None = None) -> dict[str, Tensor]:
+    """The tensors of every shard an index names; shards come from the index's folder, or by name from
+    the Hub cache when `hub_id` is given (see shard_index for what an entry may name)."""
+    weight_map = read_weight_map(index_path)
     state: dict[str, Tensor] = {}
     reader = read_bin if index_path.name == BIN_INDEX else read_safetensors
     for shard in sorted(set(weight_map.values())):
-        shard_path = index_path.parent / shard
-        if not shard_path.is_file():
-            raise FileNotFoundError(f"{index_path} lists shard {shard}, which is missing from {index_path.parent}")
+        if hub_id is None:
+            shard_path = local_shard_path(index_path, shard)
+        else:
+            shard_path = resolve_file(hub_id, shard)
         state.update(reader(shard_path))
     missing = sorted(set(weight_map) - set(state))
     if missing:
@@ -88,27 +98,56 @@ def parse_size(size: int | str) -> int:
 def save_state_dict(state: dict[str, Tensor], folder: Path, max_shard_size: int | str = "5GB") -> None:
     """Write `state` as model.safetensors, or as shards plus an index when it exceeds `max_shard_size`.
 
-    Each file is written under a temporary name and renamed; the index is written last, and weight
-    files of an earlier save that the new one does not use are removed afterwards."""
+    The folder holds the old weights or the new ones at every moment, never a mix: each file is
+    written under a temporary name and renamed; new shards never take the name of a shard in the folder
+    (an earlier save's shards keep serving its index until the new index replaces it, written last);
+    weight files the new save does not use are removed only after that. Temporaries and orphan shards
+    of a killed save are removed here too."""
     folder.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(folder)
     tensors = copy_shared_tensors({k: v.detach().contiguous().cpu() for k, v in state.items()})
     shards = split_into_shards(tensors, parse_size(max_shard_size))
-    metadata = {"format": "pt"}
     if len(shards) == 1:
-        write_atomic(folder / SAFETENSORS_NAME, lambda tmp: save_file(shards[0], tmp, metadata=metadata))
+        write_safetensors(folder / SAFETENSORS_NAME, shards[0])
         written = {SAFETENSORS_NAME}
     else:
-        weight_map, written = {}, set()
-        for number, shard in enumerate(shards, start=1):
-            name = f"model-{number:05d}-of-{len(shards):05d}.safetensors"
-            write_atomic(folder / name, lambda tmp, shard=shard: save_file(shard, tmp, metadata=metadata))
+        names = shard_names(folder, len(shards))
+        weight_map = {}
+        for name, shard in zip(names, shards, strict=True):
+            write_safetensors(folder / name, shard)
             weight_map.update(dict.fromkeys(shard, name))
-            written.add(name)
         total = sum(t.numel() * t.element_size() for t in tensors.values())
         index = {"metadata": {"total_size": total}, "weight_map": dict(sorted(weight_map.items()))}
         write_text_atomic(folder / SAFETENSORS_INDEX, json.dumps(index, indent=2) + "\n")
-        written.add(SAFETENSORS_INDEX)
+        written = {*names, SAFETENSORS_INDEX}
     remove_stale_weights(folder, written)
+
+
+def write_safetensors(path: Path, tensors: dict[str, Tensor]) -> None:
+    def write(temp: Path) -> None:
+        try:
+            save_file(tensors, temp, metadata={"format": "pt"})
+        except SafetensorError as err:  # the library wraps I/O errors (a full disk) in its own type
+            number = io_errno(str(err))
+            raise OSError(number, os.strerror(number) if number != errno.EIO else str(err)) from err
+
+    write_atomic(path, write)
+
+
+def io_errno(message: str) -> int:
+    """The errno in a safetensors message such as '... File too large (os error 27)', else EIO."""
+    number = message.rpartition("(os error ")[2].rstrip(")")
+    return int(number) if number.isdigit() else errno.EIO
+
+
+def shard_names(folder: Path, count: int) -> list[str]:
+    """The usual `model-00001-of-0000N.safetensors` names, or, when one of them is taken by an earlier
+    save, the same names with a suffix unique to this save, so no shard an old index names is overwritten."""
+    names = [f"model-{number:05d}-of-{count:05d}.safetensors" for number in range(1, count + 1)]
+    if not any((folder / name).exists() for name in names):
+        return names
+    suffix = secrets.token_hex(4)
+    return [name.replace(".safetensors", f"-{suffix}.safetensors") for name in names]
 
 
 def copy_shared_tensors(tensors: dict[str, Tensor]) -> dict[str, Tensor]:
@@ -136,7 +175,12 @@ def split_into_shards(tensors: dict[str, Tensor], limit: int) -> list[dict[str, 
 
 
 def remove_stale_weights(folder: Path, keep: set[str]) -> None:
+    """Delete weight files other than `keep`. A new model.safetensors is committed by its rename; new shards
+    by their index; an old model.safetensors, which loaders prefer to an index, is removed first."""
+    stale = []
     for path in folder.iterdir():
         stale_shard = path.name.startswith(("model-", "pytorch_model-")) and path.suffix in (".safetensors", ".bin")
         if (path.name in WEIGHT_NAMES or stale_shard) and path.name not in keep:
-            path.unlink()
+            stale.append(path)
+    for path in sorted(stale, key=lambda p: p.name != SAFETENSORS_NAME):
+        path.unlink(missing_ok=True)

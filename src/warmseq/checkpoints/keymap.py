@@ -147,10 +147,10 @@ def apply_load(
     absent: list[KeyRule] = []
     for rule in key_map.rules:
         present = [k for k in rule.theirs if k in checkpoint]
-        used.update(present)
         if len(present) < len(rule.theirs):
-            absent.append(rule)
+            absent.append(rule)  # its present parts (q of a fused q/k/v) stay unused and are reported so
             continue
+        used.update(present)
         tensor = rule.join([checkpoint[k] for k in rule.theirs])
         target = expected[rule.ours]
         if tensor.shape != target.shape:
@@ -161,7 +161,7 @@ def apply_load(
         ours[rule.ours] = tensor
     for rule in absent:
         if not any(name in ours for name in (aliases or {}).get(rule.ours, ())):
-            report.missing_keys.extend(k for k in rule.theirs if k not in checkpoint)
+            report.missing_keys.extend(rule.theirs)  # all of them: none was loaded
     for key in checkpoint:
         if key in used or key in key_map.derived or key.endswith(key_map.ignored_suffixes):
             continue

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from warmseq.cli.devices import check_device
 from warmseq.cli.errors import UsageError
 from warmseq.cli.generate import GENERATION_FLAGS
 
@@ -45,6 +46,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.limit is not None and args.limit < 1:
         raise UsageError(f"--limit must be >= 1, got {args.limit}")
+    if args.batch_size < 1:
+        raise UsageError(f"--batch-size must be >= 1, got {args.batch_size}")
+    check_device(args.device)
     checkpoint = resolve_checkpoint(Path(args.checkpoint))
     output = Path(args.output) if args.output else None
     result = evaluate(

@@ -9,6 +9,7 @@ from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any, TextIO
 
+from warmseq.cli.devices import check_device
 from warmseq.cli.errors import UsageError
 from warmseq.cli.sources import read_sources
 
@@ -53,13 +54,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.batch_size < 1:
         raise UsageError(f"--batch-size must be >= 1, got {args.batch_size}")
+    check_device(args.device)
     if args.stream and args.output:
         raise UsageError("--stream prints to stdout; drop --output")
     sources = read_sources(args.texts, args.file, args.source_field)
     if args.stream and len(sources) != 1:
         raise UsageError(f"--stream takes exactly one input text, got {len(sources)}")
     model, source_tokenizer, target_tokenizer = load_model(args)
-    rows = source_tokenizer(sources, truncation=True, max_length=source_limit(args, model, source_tokenizer))
+    limit = source_limit(args, model, source_tokenizer)
+    rows = source_tokenizer(sources, truncation=True, max_length=limit)
+    report_truncation(sources, rows["input_ids"], source_tokenizer, limit)
     options = generation_options(args, model)
     if args.stream:
         return stream_one(model, rows["input_ids"][0], target_tokenizer, options)
@@ -93,6 +97,18 @@ def source_limit(args: argparse.Namespace, model: Any, tokenizer: Any) -> int:
 
     positions = usable_positions(model, "encoder")
     return min(tokenizer.model_max_length, positions or tokenizer.model_max_length)
+
+
+def report_truncation(sources: list[str], rows: list[list[int]], tokenizer: Any, limit: int) -> None:
+    """Say on stderr how many inputs were cut (a cut input loses its end silently otherwise)."""
+    at_limit = [i for i, ids in enumerate(rows) if len(ids) >= limit]
+    if not at_limit:
+        return
+    full = tokenizer([sources[i] for i in at_limit])["input_ids"]
+    cut = sum(len(ids) > limit for ids in full)
+    if cut:
+        print(f"warmseq generate: {cut} of {len(sources)} input(s) were longer than {limit} tokens and were cut "
+              f"to {limit} (--max-source-length)", file=sys.stderr)
 
 
 def generation_options(args: argparse.Namespace, model: Any) -> dict[str, Any]:

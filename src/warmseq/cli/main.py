@@ -42,7 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # the reader of stdout went away (`| head`): stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
-    except (UsageError, OSError, ValueError) as error:
+    except (UsageError, OSError, ValueError, ImportError) as error:  # ImportError: a missing optional extra
         if os.environ.get("WARMSEQ_TRACEBACK"):
             raise
         print(f"warmseq {args.command}: error: {error}", file=sys.stderr)

@@ -12,6 +12,7 @@ import types
 import typing
 from typing import Any
 
+from warmseq.cli.devices import check_device
 from warmseq.training.config import PRECISIONS, SCHEDULES, TrainConfig
 
 HELP = {
@@ -79,6 +80,7 @@ def none_or(kind: type) -> Any:
 def run(args: argparse.Namespace) -> int:
     from warmseq.training import train
 
+    check_device(args.device)
     values = {field.name: getattr(args, field.name) for field in dataclasses.fields(TrainConfig)}
     result = train(TrainConfig(**values))
     if os.environ.get("RANK", "0") != "0":  # under torchrun, rank 0 reports for the job

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from warmseq.configs.base import CONFIG_NAME, PretrainedConfig, read_config_file
+from warmseq.configs.base import CONFIG_NAME, PretrainedConfig, build_from_file, read_config_file
 from warmseq.hub import resolve_file
 
 
@@ -31,7 +31,7 @@ class AutoConfig:
     def from_pretrained(name_or_path: str | os.PathLike, **overrides: Any) -> PretrainedConfig:
         path = resolve_file(name_or_path, CONFIG_NAME)
         data = read_config_file(path)
-        return config_class_for(data.get("model_type"), str(path)).from_dict(data, **overrides)
+        return build_from_file(config_class_for(data.get("model_type"), str(path)), data, path, overrides)
 
     @staticmethod
     def for_model(model_type: str, **fields: Any) -> PretrainedConfig:

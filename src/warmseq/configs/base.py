@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from warmseq.atomic import write_text_atomic
+from warmseq.configs.values import check_config_values
 from warmseq.hub import resolve_file
 from warmseq.json_files import read_json_object
 
@@ -93,7 +94,7 @@ class PretrainedConfig:
 
     @classmethod
     def from_json_file(cls, path: str | os.PathLike) -> PretrainedConfig:
-        return cls.from_dict(read_config_file(Path(path)))
+        return build_from_file(cls, read_config_file(Path(path)), Path(path), {})
 
     def save_pretrained(self, save_directory: str | os.PathLike) -> None:
         folder = Path(save_directory)
@@ -104,7 +105,8 @@ class PretrainedConfig:
 
     @classmethod
     def from_pretrained(cls, name_or_path: str | os.PathLike, **overrides: Any) -> PretrainedConfig:
-        return cls.from_dict(read_config_file(resolve_file(name_or_path, CONFIG_NAME)), **overrides)
+        path = resolve_file(name_or_path, CONFIG_NAME)
+        return build_from_file(cls, read_config_file(path), path, overrides)
 
     # ---- conveniences ----------------------------------------------------------------------
     def update(self, values: dict[str, Any]) -> None:
@@ -120,4 +122,23 @@ class PretrainedConfig:
 
 def read_config_file(path: Path) -> dict[str, Any]:
     """Parse a config.json, naming the file in any error."""
-    return read_json_object(path, "a model's config.json")
+    data = read_json_object(path, "a model's config.json")
+    check_config_values(data, path)
+    return data
+
+
+def build_from_file(
+    cls: type[PretrainedConfig], data: dict[str, Any], path: Path, overrides: dict[str, Any]
+) -> PretrainedConfig:
+    """`cls.from_dict(data)`, checked as a stack spec; any error in building it (a sub-config without
+    model_type, heads that do not divide a default width) raised as ValueError naming the file."""
+    try:
+        config = cls.from_dict(data, **overrides)
+        for part in (config, getattr(config, "encoder", None), getattr(config, "decoder", None)):
+            if isinstance(part, PretrainedConfig) and hasattr(part, "to_spec"):
+                part.to_spec().check()  # what the stack will need, with the family's defaults filled in
+        return config
+    except (ValueError, TypeError, KeyError, AttributeError) as err:
+        if str(path) in str(err):
+            raise
+        raise ValueError(f"{path}: {err}") from err

@@ -12,6 +12,7 @@ from torch import Tensor, nn
 
 from warmseq.checkpoints.files import load_state_dict, save_state_dict
 from warmseq.checkpoints.keymap import KeyMap, LoadReport, align_prefix, apply_load, apply_save
+from warmseq.checkpoints.weight_values import check_weight_values
 from warmseq.configs.base import PretrainedConfig
 from warmseq.modeling.sharing import keep_first_copy, tensor_aliases
 
@@ -74,6 +75,7 @@ class PreTrainedModel(nn.Module):
         renamed = rename_legacy_keys(checkpoint)
         new_names = align_prefix(renamed, key_map, self.uses_base_prefix)
         aligned = {new_names[k]: v for k, v in renamed.items()}
+        check_weight_values(aligned, (key for rule in key_map.rules for key in rule.theirs), source)
         aliases = tensor_aliases(self)
         tensors, report = apply_load(key_map, aligned, self.state_dict(), aliases)
         tensors = keep_first_copy(tensors, aliases, source)
@@ -123,7 +125,10 @@ class PreTrainedModel(nn.Module):
             config = cls.config_class.from_pretrained(name_or_path, **config_overrides)
         else:
             config.update(config_overrides)
-        model = cls(config)
+        try:
+            model = cls(config)
+        except (ValueError, TypeError, KeyError) as err:  # a config.json that cannot build this model
+            raise ValueError(f"{os.fspath(name_or_path)}: config.json cannot build {cls.__name__}: {err}") from err
         report = model.load_checkpoint_state(load_state_dict(name_or_path), os.fspath(name_or_path),
                                              ignore_mismatched_sizes)
         model.after_load(name_or_path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any, TypeVar
 
 import tokenizers
@@ -48,7 +49,7 @@ def build_tokenizer(cls: type[TokenizerType], files: TokenizerFiles, config: dic
         unk = named["unk_token"] or parse_token_entry(cls.default_special_tokens.get("unk_token"), "unk_token", "")
         backend = cls.build_from_vocabulary(files, options, unk.content if unk else None)
     else:
-        backend = tokenizers.Tokenizer.from_file(str(files.tokenizer_json))
+        backend = read_tokenizer_json(files.tokenizer_json)
     _add_declared_tokens(backend, config.get("added_tokens_decoder"), source)
 
     for name, default in cls.default_special_tokens.items():
@@ -72,6 +73,24 @@ def build_tokenizer(cls: type[TokenizerType], files: TokenizerFiles, config: dic
     else:
         tokenizer.sync_options_with_pipeline({name for name in cls.option_defaults if name in config})
     return tokenizer
+
+
+def read_tokenizer_json(path: Path) -> tokenizers.Tokenizer:
+    """The tokenizers pipeline in `path`; a broken file raises ValueError naming it."""
+    try:
+        backend = tokenizers.Tokenizer.from_file(str(path))
+        # A pipeline can parse yet fail on first use (a template naming a token it does not define makes
+        # the Rust side panic): run it once, alone and on a pair, where the file can still be named.
+        backend.encode("a")
+        backend.encode("a", "b")
+        return backend
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as err:  # a bare Exception for parse problems; a PanicException (BaseException) on use
+        raise ValueError(
+            f"{path} is not a readable tokenizer.json ({type(err).__name__}: {str(err)[:200]}); it may be "
+            "truncated, edited by hand, or written by an incompatible tokenizers version"
+        ) from None
 
 
 def _check_overrides(cls: type[Tokenizer], overrides: dict[str, Any]) -> None:

@@ -242,12 +242,13 @@ def train(config: TrainConfig) -> TrainResult:
     rank_info = start_distributed(device_type)
     try:
         run = set_up_run(config, rank_info, resolve_device(config, rank_info))
-        log = MetricsLog(config.output_path / METRICS_FILE, rank_info.is_main)
-        log.drop_after(run.state.step)
-        with StopRequest() as stop:
-            result = run_steps(run, log, stop)
-        if rank_info.is_main and (config.output_path / METRICS_FILE).is_file():
-            plot_metrics(config.output_path / METRICS_FILE)
-        return result
+        with run.folder_lock:
+            log = MetricsLog(config.output_path / METRICS_FILE, rank_info.is_main)
+            log.drop_after(run.state.step)
+            with StopRequest() as stop:
+                result = run_steps(run, log, stop)
+            if rank_info.is_main and run.can_plot and (config.output_path / METRICS_FILE).is_file():
+                plot_metrics(config.output_path / METRICS_FILE)
+            return result
     finally:
         stop_distributed(started_distributed)

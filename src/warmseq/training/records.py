@@ -66,11 +66,30 @@ def text_value(value: object, path: Path, where: str, name: str) -> str:
     return value
 
 
+def decode_line(raw: bytes, path: Path, where: str) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ValueError(
+            f"data file {path}{where}: not valid UTF-8 (byte 0x{raw[error.start]:02x} at column {error.start + 1}); "
+            "save the file as UTF-8"
+        ) from None
+
+
+def check_utf8(path: Path) -> None:
+    """Raise naming the first line that is not UTF-8 (the csv module would only say 'codec can't decode')."""
+    with path.open("rb") as lines:
+        for line_number, raw in enumerate(lines, start=1):
+            decode_line(raw, path, f", line {line_number}")
+
+
 def read_jsonl_fields(path: Path, source_field: str, target_field: str) -> tuple[list[str], list[str]]:
     sources: list[str] = []
     targets: list[str] = []
-    with path.open(encoding="utf-8") as lines:
-        for line_number, line in enumerate(lines, start=1):
+    with path.open("rb") as lines:
+        for line_number, raw in enumerate(lines, start=1):
+            where = f", line {line_number}"
+            line = decode_line(raw, path, where)
             if not line.strip():
                 continue
             where = f", line {line_number}"
@@ -87,6 +106,7 @@ def read_delimited_fields(
 ) -> tuple[list[str], list[str]]:
     sources: list[str] = []
     targets: list[str] = []
+    check_utf8(path)
     with path.open(encoding="utf-8", newline="") as handle:
         reader = csv.DictReader(handle, delimiter=delimiter)
         found = list(reader.fieldnames or [])
@@ -103,7 +123,10 @@ def read_delimited_fields(
 
 
 def read_parquet_fields(path: Path, source_field: str, target_field: str) -> tuple[list[str], list[str]]:
-    import pyarrow.parquet as parquet
+    try:
+        import pyarrow.parquet as parquet
+    except ImportError:
+        raise ImportError(f"data file {path}: reading Parquet needs pyarrow: pip install \"warmseq[train]\"") from None
 
     try:
         schema_names = list(parquet.read_schema(path).names)

@@ -10,6 +10,7 @@ from typing import Any
 from warmseq.json_files import read_json_object
 
 from .config import RESUMABLE_FIELDS, TrainConfig
+from .run_lock import LOCK_FILE
 from .state import CHECKPOINT_PATTERN, TEMP_PREFIX
 
 RUN_FILE = "run.json"
@@ -52,7 +53,7 @@ def prepare_run_folder(config: TrainConfig) -> None:
     identity = run_identity(config)
     if output_dir.exists() and not output_dir.is_dir():
         raise NotADirectoryError(f"--output-dir {output_dir} is a file; expected a folder")
-    has_content = output_dir.is_dir() and any(output_dir.iterdir())
+    has_content = output_dir.is_dir() and any(entry.name != LOCK_FILE for entry in output_dir.iterdir())
     if config.overwrite and has_content:
         clear_owned_entries(output_dir)
     elif has_content and not run_file.is_file():

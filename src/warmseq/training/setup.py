@@ -17,6 +17,7 @@ from warmseq.devices import default_device
 from .batching import LengthBatcher
 from .config import TrainConfig
 from .distributed import RankInfo, broadcast_flag, gather_tensors
+from .extras import check_training_extras
 from .model_loading import (
     SpecialIds,
     apply_special_ids,
@@ -28,8 +29,9 @@ from .model_loading import (
 )
 from .records import read_text_pairs
 from .run_folder import prepare_run_folder
+from .run_lock import RunFolderLock
 from .schedule import LearningRateSchedule, build_optimizer
-from .state import TrainerState, latest_checkpoint, read_trainer_state, remove_unfinished_saves
+from .state import TrainerState, read_trainer_state, remove_unfinished_saves, resumable_checkpoint
 from .state_files import load_optimizer_state, load_rng_state, restore_rng_state, rng_state
 from .tokenized import tokenize_pairs
 from .validation import ValidationSet
@@ -58,6 +60,8 @@ class TrainingRun:
     autocast: Callable[[], AbstractContextManager[object]]
     scaler: torch.amp.GradScaler | None
     resumed_from: Path | None
+    folder_lock: RunFolderLock
+    can_plot: bool  # matplotlib is installed
 
     def rng_states(self) -> list[torch.Tensor]:
         return gather_tensors(rng_state(self.device), self.rank_info)
@@ -79,17 +83,24 @@ def autocast_for(config: TrainConfig, device: torch.device) -> Callable[[], Abst
     return lambda: torch.autocast("cuda", dtype=dtype)
 
 
-def prepare_folder_on_main(config: TrainConfig, rank_info: RankInfo, device: torch.device) -> None:
-    """Rank 0 checks and claims the output folder; the other ranks stop too if it refuses."""
+def prepare_folder_on_main(config: TrainConfig, rank_info: RankInfo, device: torch.device) -> RunFolderLock:
+    """Rank 0 locks, checks and claims the output folder; the other ranks stop too if it refuses.
+    Returns the lock (held by rank 0 only) for the caller to release when the run ends."""
     failure: Exception | None = None
+    lock = RunFolderLock(config.output_path, active=rank_info.is_main)
     if rank_info.is_main:
         try:
+            if config.output_path.exists() and not config.output_path.is_dir():
+                raise NotADirectoryError(f"--output-dir {config.output_path} is a file; expected a folder")
+            lock.acquire()
             prepare_run_folder(config)
             remove_unfinished_saves(config.output_path)
         except Exception as error:  # re-raised below, after telling the other ranks
+            lock.release()
             failure = error
     if broadcast_flag(failure is not None, rank_info, device):
         raise failure if failure is not None else RuntimeError("rank 0 refused the output folder")
+    return lock
 
 
 def load_validation(
@@ -130,9 +141,27 @@ def restore_progress(
 
 
 def set_up_run(config: TrainConfig, rank_info: RankInfo, device: torch.device) -> TrainingRun:
+    """Check the run's needs, lock and claim the output folder, then assemble the run (the lock is
+    released again if anything fails; otherwise it is the caller's to release via `run.folder_lock`)."""
     autocast = autocast_for(config, device)
-    prepare_folder_on_main(config, rank_info, device)
-    checkpoint = latest_checkpoint(config.output_path) if config.resume else None
+    can_plot = check_training_extras(config)
+    folder_lock = prepare_folder_on_main(config, rank_info, device)
+    try:
+        return assemble_run(config, rank_info, device, autocast, folder_lock, can_plot)
+    except BaseException:
+        folder_lock.release()
+        raise
+
+
+def assemble_run(
+    config: TrainConfig,
+    rank_info: RankInfo,
+    device: torch.device,
+    autocast: Callable[[], AbstractContextManager[object]],
+    folder_lock: RunFolderLock,
+    can_plot: bool,
+) -> TrainingRun:
+    checkpoint = resumable_checkpoint(config.output_path) if config.resume else None
     if config.resume and checkpoint is None:
         logger.info("--resume: no complete checkpoint in %s; starting from the beginning", config.output_dir)
     tokenizers = (
@@ -182,4 +211,6 @@ def set_up_run(config: TrainConfig, rank_info: RankInfo, device: torch.device) -
         autocast=autocast,
         scaler=scaler,
         resumed_from=checkpoint,
+        folder_lock=folder_lock,
+        can_plot=can_plot,
     )

@@ -18,10 +18,12 @@ from typing import Any
 import torch
 
 from warmseq.atomic import write_json_atomic
+from warmseq.checkpoints.safetensors_header import read_header
+from warmseq.checkpoints.shard_index import local_shard_path, read_weight_map
 from warmseq.json_files import GENERATION_CONFIG_NAME, read_json_if_present, read_json_object
 
 from .batching import DataPosition
-from .state_files import save_optimizer_state, save_rng_states
+from .state_files import OPTIMIZER_JSON, OPTIMIZER_TENSORS, RNG_TENSORS, save_optimizer_state, save_rng_states
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +98,60 @@ def complete_checkpoints(output_dir: Path) -> list[tuple[int, Path]]:
 def latest_checkpoint(output_dir: Path) -> Path | None:
     checkpoints = complete_checkpoints(output_dir)
     return checkpoints[-1][1] if checkpoints else None
+
+
+def checkpoint_problem(folder: Path) -> str | None:
+    """Why `folder` cannot be resumed from (a file missing, truncated or unreadable), or None.
+
+    Reads only headers and JSON: the weights, optimizer and generator files are checked against
+    their own safetensors headers, which catch truncation."""
+    try:
+        for name in (TRAINER_STATE, "config.json", OPTIMIZER_JSON):
+            read_json_file(folder / name)
+        read_trainer_state(folder)
+        weights = [folder / "model.safetensors"]
+        index = folder / "model.safetensors.index.json"
+        if not weights[0].is_file() and index.is_file():
+            weights = [local_shard_path(index, shard) for shard in sorted(set(read_weight_map(index).values()))]
+        optional = [folder / RNG_TENSORS] if (folder / RNG_TENSORS).is_file() else []
+        for path in [*weights, folder / OPTIMIZER_TENSORS, *optional]:
+            if not path.is_file():
+                return f"{path} is missing"
+            read_header(path)
+    except (OSError, ValueError) as problem:
+        return str(problem)
+    except (KeyError, TypeError) as problem:  # a field of trainer_state.json missing or of the wrong type
+        return f"{folder / TRAINER_STATE} is incomplete ({type(problem).__name__}: {problem})"
+    return None
+
+
+def read_json_file(path: Path) -> object:
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path} is not valid JSON ({err})") from None
+
+
+def resumable_checkpoint(output_dir: Path) -> Path | None:
+    """The newest checkpoint that is complete and readable; newer broken ones are named in a warning.
+
+    Raises ValueError if there are checkpoints but none of them can be resumed from."""
+    checkpoints = complete_checkpoints(output_dir)
+    problems = []
+    for _, folder in reversed(checkpoints):
+        problem = checkpoint_problem(folder)
+        if problem is None:
+            if problems:
+                logger.warning("--resume: %s; resuming from %s, the newest complete checkpoint",
+                               "; ".join(problems), folder.name)
+            return folder
+        problems.append(f"{folder.name} cannot be resumed from ({problem})")
+    if problems:
+        raise ValueError(f"--resume: no checkpoint in {output_dir} can be resumed from: {'; '.join(problems)}; "
+                         "pass --overwrite to start over")
+    return None
 
 
 def remove_unfinished_saves(output_dir: Path) -> None:

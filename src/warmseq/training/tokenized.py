@@ -60,6 +60,7 @@ def tokenize_pairs(
     """
     source_ids = tokenize_texts(source_tokenizer, pairs.sources, truncation=True, max_length=max_source_length)
     target_ids = tokenize_texts(target_tokenizer, pairs.targets, add_special_tokens=False)
+    check_not_empty(pairs, target_ids, source_ids, len(tokenize_texts(source_tokenizer, [""])[0]))
     kept_target_tokens = max_target_length - 1
     truncated = sum(len(ids) > kept_target_tokens for ids in target_ids)
     if truncated:
@@ -73,6 +74,28 @@ def tokenize_pairs(
     sources = [np.asarray(ids, dtype=np.int64) for ids in source_ids]
     labels = [np.asarray([*ids[:kept_target_tokens], eos_token_id], dtype=np.int64) for ids in target_ids]
     return TokenizedPairs(sources, labels, truncated)
+
+
+def check_not_empty(
+    pairs: TextPairs, target_ids: list[list[int]], source_ids: list[list[int]], special_only: int
+) -> None:
+    """Stop on a file with nothing to learn (every target without tokens, or every source holding only
+    its special tokens); warn when most targets are empty. `special_only`: the length of an empty source."""
+    count = len(target_ids)
+    empty_targets = sum(not ids for ids in target_ids)
+    if empty_targets == count:
+        raise ValueError(
+            f"data file {pairs.path}: all {count} targets are empty (no tokens); nothing to train on. "
+            "Check --target-field"
+        )
+    if sum(len(ids) <= special_only for ids in source_ids) == count:
+        raise ValueError(
+            f"data file {pairs.path}: all {count} sources are empty after tokenizing and truncation; "
+            "check --source-field and --max-source-length"
+        )
+    if empty_targets * 2 > count:
+        logger.warning("data file %s: %d of %d targets are empty; the model learns to stop at once on those",
+                       pairs.path, empty_targets, count)
 
 
 def tokenize_sources(pairs: TextPairs, source_tokenizer: TextTokenizer, max_source_length: int) -> TokenizedPairs:
