@@ -38,11 +38,21 @@ class GenerateOutput:
     scores: processed scores per step, each (rows, vocab), when `output_scores` is set (log-probs in beam
         search).
     sequences_scores: (batch * returned per source,) length-penalised beam scores, beam search only.
+    The model side fills the rest when asked (`output_attentions`, `output_hidden_states`), as the original:
+    encoder_attentions / encoder_hidden_states: one tensor per layer (per layer + 1) for the sources, (batch, ...).
+    decoder_attentions / cross_attentions / decoder_hidden_states: one entry per step, each a tuple over
+        layers of (rows, heads, new tokens, keys) weights or (rows, new tokens, hidden) states, rows in the
+        order the step saw them.
     """
 
     sequences: Tensor
     scores: tuple[Tensor, ...] | None = None
     sequences_scores: Tensor | None = None
+    encoder_attentions: tuple[Tensor, ...] | None = None
+    encoder_hidden_states: tuple[Tensor, ...] | None = None
+    decoder_attentions: tuple[tuple[Tensor, ...], ...] | None = None
+    cross_attentions: tuple[tuple[Tensor, ...], ...] | None = None
+    decoder_hidden_states: tuple[tuple[Tensor, ...], ...] | None = None
 
 
 def generate_tokens(

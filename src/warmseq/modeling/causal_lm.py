@@ -14,7 +14,7 @@ from warmseq.modeling.block import activation_fn
 from warmseq.modeling.cache import DecoderCache
 from warmseq.modeling.inputs import check_token_ids
 from warmseq.modeling.linear import Linear, linear
-from warmseq.modeling.outputs import CausalLMOutput
+from warmseq.modeling.outputs import CausalLMOutput, StackRecord, as_tuple, resolve_flag
 from warmseq.modeling.pretrained import PreTrainedModel
 from warmseq.modeling.stack import TransformerStack
 
@@ -82,24 +82,36 @@ class CausalLM(PreTrainedModel):
         encoder_hidden_states: Tensor | None = None,
         encoder_attention_mask: Tensor | None = None,
         labels: Tensor | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
         return_dict: bool = True,
         **unused: object,
     ) -> CausalLMOutput:
         """Logits for every position; with `labels`, the next-token loss (labels shifted inside unless
-        the family's `shifts_labels` is False)."""
+        the family's `shifts_labels` is False). `output_*` default to the config's fields of those names."""
         check_token_ids(input_ids, "decoder input_ids", self.spec.vocab_size, self.spec.usable_positions)
         if encoder_hidden_states is not None and not self.has_cross_attention:
             raise ValueError(
                 f"{type(self).__name__} was built without cross-attention (add_cross_attention=False) "
                 "but received encoder_hidden_states"
             )
-        hidden = self.stack(input_ids, attention_mask, None, encoder_hidden_states, encoder_attention_mask)
+        record = self.record_for(output_attentions, output_hidden_states)
+        hidden = self.stack(input_ids, attention_mask, None, encoder_hidden_states, encoder_attention_mask, record)
         logits = self.logits(hidden)
         loss = None
         if labels is not None:
             scored, targets = (logits[:, :-1], labels[:, 1:]) if self.shifts_labels else (logits, labels)
             loss = F.cross_entropy(scored.flatten(0, 1), targets.flatten(), ignore_index=-100)
-        return CausalLMOutput(loss=loss, logits=logits, hidden_states=hidden)
+        if record is None:
+            return CausalLMOutput(loss=loss, logits=logits)
+        return CausalLMOutput(loss=loss, logits=logits, hidden_states=as_tuple(record.hidden_states),
+                              attentions=as_tuple(record.attentions),
+                              cross_attentions=as_tuple(record.cross_attentions))
+
+    def record_for(self, output_attentions: bool | None, output_hidden_states: bool | None) -> StackRecord | None:
+        """What the caller asks the stack to collect, the config's `output_*` fields filling in None."""
+        return StackRecord.asked(resolve_flag(output_hidden_states, self.config, "output_hidden_states"),
+                                 resolve_flag(output_attentions, self.config, "output_attentions"))
 
     # ---- cached decoding ------------------------------------------------------------------
     def new_cache(self, rows: int, capacity: int, memory: Tensor, memory_mask: Tensor | None) -> DecoderCache:

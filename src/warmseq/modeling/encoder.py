@@ -6,7 +6,7 @@ from torch import Tensor
 
 from warmseq.configs.base import PretrainedConfig
 from warmseq.modeling.inputs import check_token_ids
-from warmseq.modeling.outputs import BaseModelOutput
+from warmseq.modeling.outputs import BaseModelOutput, StackRecord, as_tuple, resolve_flag
 from warmseq.modeling.pretrained import PreTrainedModel
 from warmseq.modeling.stack import TransformerStack
 
@@ -40,9 +40,17 @@ class EncoderModel(PreTrainedModel):
         input_ids: Tensor,
         attention_mask: Tensor | None = None,
         token_type_ids: Tensor | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
         return_dict: bool = True,
         **unused: object,
     ) -> BaseModelOutput:
+        """Hidden states of the source; `output_*` default to the config's fields of those names."""
         check_token_ids(input_ids, "input_ids", self.spec.vocab_size, self.spec.usable_positions)
-        hidden = self.stack(input_ids, attention_mask, token_type_ids)
-        return BaseModelOutput(last_hidden_state=hidden)
+        record = StackRecord.asked(resolve_flag(output_hidden_states, self.config, "output_hidden_states"),
+                                   resolve_flag(output_attentions, self.config, "output_attentions"))
+        hidden = self.stack(input_ids, attention_mask, token_type_ids, record=record)
+        if record is None:
+            return BaseModelOutput(last_hidden_state=hidden)
+        return BaseModelOutput(last_hidden_state=hidden, hidden_states=as_tuple(record.hidden_states),
+                               attentions=as_tuple(record.attentions))

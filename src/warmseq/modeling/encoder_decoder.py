@@ -27,7 +27,7 @@ from warmseq.modeling.encoder import EncoderModel
 from warmseq.modeling.generate import SPECIAL_IDS, default_generation_config, generate, stream
 from warmseq.modeling.inputs import check_labels, check_token_ids
 from warmseq.modeling.linear import Linear
-from warmseq.modeling.outputs import BaseModelOutput, Seq2SeqLMOutput
+from warmseq.modeling.outputs import BaseModelOutput, Seq2SeqLMOutput, as_tuple
 from warmseq.modeling.pretrained import PreTrainedModel
 from warmseq.modeling.sharing import share_encoder_decoder_weights
 
@@ -125,6 +125,8 @@ class EncoderDecoderModel(PreTrainedModel):
         loss_reduction: str = "mean",
         label_smoothing: float = 0.0,
         return_logits: bool = True,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
         return_dict: bool = True,
         **unused: Any,
     ) -> Seq2SeqLMOutput:
@@ -132,13 +134,16 @@ class EncoderDecoderModel(PreTrainedModel):
 
         `decoder_input_ids` default to the labels shifted right after `config.decoder_start_token_id`.
         `loss_reduction="sum"` returns the summed loss (for normalising over accumulated batches);
-        `return_logits=False` skips the full logits and projects only the positions that count."""
+        `return_logits=False` skips the full logits and projects only the positions that count.
+        `output_attentions` / `output_hidden_states` default to the encoder's and the decoder's own config
+        fields of those names (the pair's config is not read, as in the original)."""
         reject_unknown_arguments(unused)
         if encoder_outputs is None:
             if input_ids is None:
                 raise ValueError("pass input_ids (the source tokens) or encoder_outputs")
             encoder_outputs = self.encoder(input_ids=input_ids, attention_mask=attention_mask,
-                                           token_type_ids=token_type_ids)
+                                           token_type_ids=token_type_ids, output_attentions=output_attentions,
+                                           output_hidden_states=output_hidden_states)
         elif isinstance(encoder_outputs, tuple | list):
             encoder_outputs = BaseModelOutput(last_hidden_state=encoder_outputs[0])
         memory = self.project_memory(encoder_outputs.last_hidden_state)
@@ -153,13 +158,21 @@ class EncoderDecoderModel(PreTrainedModel):
         decoder = self.decoder
         check_token_ids(decoder_input_ids, "decoder_input_ids", decoder.spec.vocab_size,
                         decoder.spec.usable_positions)
-        hidden = decoder.stack(decoder_input_ids, decoder_attention_mask, None, memory, attention_mask)
+        record = decoder.record_for(output_attentions, output_hidden_states)
+        hidden = decoder.stack(decoder_input_ids, decoder_attention_mask, None, memory, attention_mask, record)
         logits = decoder.logits(hidden) if return_logits or labels is None else None
         loss = count = None
         if labels is not None:
             loss, count = self.target_loss(hidden, logits, labels, loss_reduction, label_smoothing)
-        return Seq2SeqLMOutput(loss=loss, logits=logits, encoder_last_hidden_state=encoder_outputs.last_hidden_state,
-                               num_target_tokens=count)
+        output = Seq2SeqLMOutput(loss=loss, logits=logits, encoder_last_hidden_state=encoder_outputs.last_hidden_state,
+                                 encoder_hidden_states=getattr(encoder_outputs, "hidden_states", None),
+                                 encoder_attentions=getattr(encoder_outputs, "attentions", None),
+                                 num_target_tokens=count)
+        if record is not None:
+            output.decoder_hidden_states = as_tuple(record.hidden_states)
+            output.decoder_attentions = as_tuple(record.attentions)
+            output.cross_attentions = as_tuple(record.cross_attentions)
+        return output
 
     def target_loss(
         self, hidden: Tensor, logits: Tensor | None, labels: Tensor, reduction: str, label_smoothing: float
@@ -284,8 +297,9 @@ def reject_unknown_arguments(unused: dict[str, Any]) -> None:
     import difflib
 
     known = ["input_ids", "attention_mask", "decoder_input_ids", "decoder_attention_mask", "encoder_outputs",
-             "labels", "token_type_ids", "loss_reduction", "label_smoothing", "return_logits", "return_dict"]
-    tolerated = {"use_cache", "output_attentions", "output_hidden_states", "num_items_in_batch"}
+             "labels", "token_type_ids", "loss_reduction", "label_smoothing", "return_logits", "return_dict",
+             "output_attentions", "output_hidden_states"]
+    tolerated = {"use_cache", "num_items_in_batch"}
     for name in unused:
         if name not in tolerated:
             close = difflib.get_close_matches(name, known, n=1)
