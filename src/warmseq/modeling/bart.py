@@ -25,6 +25,7 @@ class BartEncoder(EncoderModel):
     of such a checkpoint is left unread."""
 
     config_class = BartConfig
+    base_model_prefix = "model"
 
     def key_map(self) -> KeyMap:
         return bart_encoder_map(self.spec)
@@ -45,6 +46,7 @@ class BartForCausalLM(CausalLM):
     `labels[:, i]` is the target of `logits[:, i]`."""
 
     config_class = BartConfig
+    base_model_prefix = "model"
     shifts_labels = False
 
     def __init__(self, config: BartConfig) -> None:

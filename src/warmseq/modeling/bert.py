@@ -17,6 +17,7 @@ class BertModel(EncoderModel):
     training (which does not use it) leaves no parameter without a gradient under DDP."""
 
     config_class = BertConfig
+    base_model_prefix = "bert"
 
     def __init__(self, config: BertConfig) -> None:
         super().__init__(config)
@@ -34,6 +35,7 @@ class BertModel(EncoderModel):
 
 class BertLMHeadModel(CausalLM):
     config_class = BertConfig
+    base_model_prefix = "bert"
 
     def key_map(self) -> KeyMap:
         return bert_lm_map(self.spec, self.config.tie_word_embeddings)

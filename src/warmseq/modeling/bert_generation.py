@@ -11,6 +11,7 @@ from warmseq.modeling.encoder import EncoderModel
 
 class BertGenerationEncoder(EncoderModel):
     config_class = BertGenerationConfig
+    base_model_prefix = "bert"
 
     def key_map(self) -> KeyMap:
         return bert_generation_encoder_map(self.spec)
@@ -18,6 +19,7 @@ class BertGenerationEncoder(EncoderModel):
 
 class BertGenerationDecoder(CausalLM):
     config_class = BertGenerationConfig
+    base_model_prefix = "bert"
 
     def key_map(self) -> KeyMap:
         return bert_generation_lm_map(self.spec, self.config.tie_word_embeddings)

@@ -14,7 +14,7 @@ from warmseq.modeling.block import activation_fn
 from warmseq.modeling.cache import DecoderCache
 from warmseq.modeling.inputs import check_token_ids
 from warmseq.modeling.linear import Linear, linear
-from warmseq.modeling.outputs import CausalLMOutput, StackRecord, as_tuple, resolve_flag
+from warmseq.modeling.outputs import CausalLMOutput, as_tuple
 from warmseq.modeling.pretrained import PreTrainedModel
 from warmseq.modeling.stack import TransformerStack
 
@@ -39,6 +39,30 @@ class LMHead(nn.Module):
         return self.transform_norm(self.activation(self.transform(hidden)))
 
 
+class BaseModelView(nn.Module):
+    """A decoder's body as the original's code reaches it, `model._modules[model.base_model_prefix]`: its
+    `state_dict()` names match an encoder's (`stack.*`), so `encoder.load_state_dict(view.state_dict(),
+    strict=False)` copies a decoder into an encoder as it does in the original. Not registered anywhere."""
+
+    def __init__(self, stack: TransformerStack) -> None:
+        super().__init__()
+        self.stack = stack
+
+
+class ChildModules(dict):
+    """A causal LM's `_modules`: the module table torch keeps, which also answers a lookup of the family's
+    base-model prefix with a `BaseModelView` (iteration, `in` and `.get` see only the real children)."""
+
+    def __init__(self, children: dict[str, nn.Module], base_model_prefix: str) -> None:
+        super().__init__(children)
+        self.base_model_prefix = base_model_prefix
+
+    def __missing__(self, key: str) -> nn.Module:
+        if key and key == self.base_model_prefix and "stack" in self:
+            return BaseModelView(self["stack"])
+        raise KeyError(key)
+
+
 class CausalLM(PreTrainedModel):
     """Base of the decoder families; a family adds its config class and key map."""
 
@@ -50,6 +74,7 @@ class CausalLM(PreTrainedModel):
         self.spec = config.to_spec()
         self.stack = TransformerStack(self.spec)
         self.lm_head = LMHead(self.spec, tied=config.tie_word_embeddings)
+        self.__dict__["_modules"] = ChildModules(self._modules, self.base_model_prefix)
         self.init_weights()
         if self.lm_head.bias is not None:
             nn.init.zeros_(self.lm_head.bias)
@@ -107,11 +132,6 @@ class CausalLM(PreTrainedModel):
         return CausalLMOutput(loss=loss, logits=logits, hidden_states=as_tuple(record.hidden_states),
                               attentions=as_tuple(record.attentions),
                               cross_attentions=as_tuple(record.cross_attentions))
-
-    def record_for(self, output_attentions: bool | None, output_hidden_states: bool | None) -> StackRecord | None:
-        """What the caller asks the stack to collect, the config's `output_*` fields filling in None."""
-        return StackRecord.asked(resolve_flag(output_hidden_states, self.config, "output_hidden_states"),
-                                 resolve_flag(output_attentions, self.config, "output_attentions"))
 
     # ---- cached decoding ------------------------------------------------------------------
     def new_cache(self, rows: int, capacity: int, memory: Tensor, memory_mask: Tensor | None) -> DecoderCache:

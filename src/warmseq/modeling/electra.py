@@ -11,6 +11,7 @@ from warmseq.modeling.encoder import EncoderModel
 
 class ElectraModel(EncoderModel):
     config_class = ElectraConfig
+    base_model_prefix = "electra"
 
     def key_map(self) -> KeyMap:
         return electra_encoder_map(self.spec)
@@ -18,6 +19,7 @@ class ElectraModel(EncoderModel):
 
 class ElectraForCausalLM(CausalLM):
     config_class = ElectraConfig
+    base_model_prefix = "electra"
 
     def key_map(self) -> KeyMap:
         return electra_lm_map(self.spec, self.config.tie_word_embeddings)

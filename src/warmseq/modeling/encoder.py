@@ -6,7 +6,7 @@ from torch import Tensor
 
 from warmseq.configs.base import PretrainedConfig
 from warmseq.modeling.inputs import check_token_ids
-from warmseq.modeling.outputs import BaseModelOutput, StackRecord, as_tuple, resolve_flag
+from warmseq.modeling.outputs import BaseModelOutput, as_tuple
 from warmseq.modeling.pretrained import PreTrainedModel
 from warmseq.modeling.stack import TransformerStack
 
@@ -47,8 +47,7 @@ class EncoderModel(PreTrainedModel):
     ) -> BaseModelOutput:
         """Hidden states of the source; `output_*` default to the config's fields of those names."""
         check_token_ids(input_ids, "input_ids", self.spec.vocab_size, self.spec.usable_positions)
-        record = StackRecord.asked(resolve_flag(output_hidden_states, self.config, "output_hidden_states"),
-                                   resolve_flag(output_attentions, self.config, "output_attentions"))
+        record = self.record_for(output_attentions, output_hidden_states)
         hidden = self.stack(input_ids, attention_mask, token_type_ids, record=record)
         if record is None:
             return BaseModelOutput(last_hidden_state=hidden)

@@ -13,6 +13,7 @@ class RobertaModel(BertModel):
     """RoBERTa encoder: BERT's, pooler included (kept as buffers), with its own config and key names."""
 
     config_class = RobertaConfig
+    base_model_prefix = "roberta"
 
     def key_map(self) -> KeyMap:
         return roberta_encoder_map(self.spec)
@@ -20,6 +21,7 @@ class RobertaModel(BertModel):
 
 class RobertaForCausalLM(CausalLM):
     config_class = RobertaConfig
+    base_model_prefix = "roberta"
 
     def key_map(self) -> KeyMap:
         return roberta_lm_map(self.spec, self.config.tie_word_embeddings)
