@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from warmseq.configs.base import PretrainedConfig
+from warmseq.configs.field_support import check_fields
 from warmseq.configs.spec import TransformerSpec
 from warmseq.modeling.block import activation_fn
 from warmseq.modeling.cache import DecoderCache
@@ -71,6 +72,7 @@ class CausalLM(PreTrainedModel):
 
     def __init__(self, config: PretrainedConfig) -> None:
         super().__init__(config)
+        check_fields(config, type(self).__name__)
         self.spec = config.to_spec()
         self.stack = TransformerStack(self.spec)
         self.lm_head = LMHead(self.spec, tied=config.tie_word_embeddings)

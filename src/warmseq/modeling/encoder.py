@@ -5,6 +5,7 @@ from __future__ import annotations
 from torch import Tensor
 
 from warmseq.configs.base import PretrainedConfig
+from warmseq.configs.field_support import check_fields
 from warmseq.modeling.inputs import check_token_ids
 from warmseq.modeling.outputs import BaseModelOutput, as_tuple
 from warmseq.modeling.pretrained import PreTrainedModel
@@ -16,6 +17,7 @@ class EncoderModel(PreTrainedModel):
 
     def __init__(self, config: PretrainedConfig) -> None:
         super().__init__(config)
+        check_fields(config, type(self).__name__)
         self.spec = config.to_spec()
         if config.is_decoder or self.spec.has_cross_attention:  # GPT-2 is causal yet may encode
             raise ValueError(
