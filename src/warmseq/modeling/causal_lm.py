@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import ClassVar
 
 import torch
@@ -18,6 +19,8 @@ from warmseq.modeling.linear import Linear, linear
 from warmseq.modeling.outputs import CausalLMOutput, as_tuple
 from warmseq.modeling.pretrained import PreTrainedModel
 from warmseq.modeling.stack import TransformerStack
+
+logger = logging.getLogger("warmseq")
 
 
 class LMHead(nn.Module):
@@ -134,6 +137,15 @@ class CausalLM(PreTrainedModel):
         return CausalLMOutput(loss=loss, logits=logits, hidden_states=as_tuple(record.hidden_states),
                               attentions=as_tuple(record.attentions),
                               cross_attentions=as_tuple(record.cross_attentions))
+
+    def init_cross_attention_from_self(self) -> None:
+        """Start every layer's cross-attention as a copy of its self-attention (`Block.init_cross_attention_from_self`),
+        and say so: the load report listed those weights as newly initialised."""
+        for block in self.stack.layers:
+            block.init_cross_attention_from_self()
+        logger.info("%s: cross-attention of layers {0..%d} copied from each layer's self-attention (the weights the "
+                    "load report lists as newly initialised start from these copies)", type(self).__name__,
+                    len(self.stack.layers) - 1)
 
     # ---- cached decoding ------------------------------------------------------------------
     def new_cache(self, rows: int, capacity: int, memory: Tensor, memory_mask: Tensor | None) -> DecoderCache:
