@@ -124,7 +124,8 @@ def test_generate_outputs_match_the_peer(tmp_path, name, beams):
         got = ours.generate(inputs["input_ids"], **settings)
     assert torch.equal(got.sequences, expected.sequences)
     for field in FIELDS:
-        assert_same(getattr(got, field), expected[field], field)
+        assert_same(got[field], expected[field], field)
+    assert ("sequences_scores" in got) == (beams > 1) and "decoder_attentions" in got
     assert len(got.decoder_attentions) == 4  # one entry per new token
     assert got.decoder_attentions[-1][0].shape == (3 * beams, ours.decoder.spec.num_heads, 1, 4)
 
@@ -144,3 +145,19 @@ def test_without_outputs_the_fast_paths_run(tmp_path, monkeypatch):
                   return_dict_in_generate=True, output_scores=True)
     with pytest.raises(AssertionError, match="slow path"):
         ours.generate(inputs["input_ids"], max_new_tokens=3, return_dict_in_generate=True, output_attentions=True)
+
+
+def test_a_decoder_alone_returns_the_peers_outputs(tmp_path):
+    """CausalLM.forward: hidden states, self- and cross-attention weights of a decoder given encoder states."""
+    peer = peer_bert_layout_pair("bert", "bert").decoder
+    eager(perturbed(peer)).save_pretrained(tmp_path)
+    ours = warmseq.BertLMHeadModel.from_pretrained(tmp_path)
+    ids, mask = padded_batch(99, length=6)
+    states, states_mask = torch.randn(3, 5, 32), torch.tensor([[1] * 5, [1] * 3 + [0] * 2, [1] * 4 + [0]])
+    inputs = dict(input_ids=ids, attention_mask=mask, encoder_hidden_states=states,
+                  encoder_attention_mask=states_mask, output_attentions=True, output_hidden_states=True)
+    with torch.no_grad():
+        expected, got = peer(**inputs), ours(**inputs)
+    for field in ("hidden_states", "attentions", "cross_attentions"):
+        assert_same(got[field], expected[field], field)
+    assert "attentions" not in ours(ids)

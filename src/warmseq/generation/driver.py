@@ -14,7 +14,7 @@ returned logits in place.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import torch
@@ -53,6 +53,18 @@ class GenerateOutput:
     decoder_attentions: tuple[tuple[Tensor, ...], ...] | None = None
     cross_attentions: tuple[tuple[Tensor, ...], ...] | None = None
     decoder_hidden_states: tuple[tuple[Tensor, ...], ...] | None = None
+
+    # read by key as well, as the original's outputs are; fields that are None are absent
+    def keys(self) -> list[str]:
+        return [f.name for f in fields(self) if getattr(self, f.name) is not None]
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self.keys():
+            raise KeyError(f"generate() output has no {key!r}; it has {self.keys()}")
+        return getattr(self, key)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.keys()
 
 
 def generate_tokens(
