@@ -36,3 +36,32 @@ def test_long_sequences_and_single_rows_keep_the_fused_kernel(monkeypatch):
     one = torch.randn(1, 2, 1, 8)
     attention.attend(one, x[:1], x[:1], None, False, 0.0)  # batch-1 greedy step
     assert len(calls) == 2
+
+
+@pytest.mark.parametrize("device, rows, queries, dropout_p, fused", [
+    ("cuda", 16, 1, 0.0, True),  # a decode step of several rows: by hand on CPU only
+    ("cuda", 4, 32, 0.1, True),  # training with dropout: the fused kernel's own dropout on GPU
+    ("cpu", 16, 1, 0.0, False),
+    ("cpu", 4, 32, 0.1, False),  # the cheaper CPU dropout mask applies to weights formed by hand
+    ("cpu", 4, 32, 0.0, True),
+    ("cpu", 1, 1, 0.0, True),
+])
+def test_the_attention_path_follows_the_device(device, rows, queries, dropout_p, fused):
+    assert attention.uses_fused_kernel(device, rows, queries, dropout_p) is fused
+
+
+def test_off_cpu_training_attention_and_dropout_take_torchs_kernels(monkeypatch):
+    """On a device other than the CPU ("meta" stands in for CUDA here), training attention calls the fused
+    kernel with its dropout, and Dropout calls torch's; the CPU tricks are not used."""
+    from warmseq.modeling import dropout
+
+    calls = []
+    monkeypatch.setattr(attention.F, "scaled_dot_product_attention",
+                        lambda q, k, v, **kw: calls.append(("sdpa", kw["dropout_p"])) or q)
+    monkeypatch.setattr(dropout.F, "dropout", lambda x, p, training: calls.append(("dropout", p)) or x)
+    monkeypatch.setattr(dropout, "keep_mask", lambda *a: pytest.fail("the CPU mask was drawn off the CPU"))
+    q = torch.empty(4, 2, 32, 8, device="meta")
+    attention.attend(q, q, q, None, True, 0.1)
+    dropout.dropout(q, 0.1, training=True)
+    assert calls == [("sdpa", 0.1), ("dropout", 0.1)]
+    assert not dropout.uses_cheap_mask("cuda") and dropout.uses_cheap_mask("cpu")

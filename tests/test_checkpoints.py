@@ -138,7 +138,7 @@ def test_load_report_is_logged_as_a_table(tmp_path, caplog, minilm_dir):
         warmseq.BertLMHeadModel.from_pretrained(minilm_dir, is_decoder=True, add_cross_attention=True)
     text = caplog.text
     assert "newly initialised (not in the checkpoint)" in text
-    assert "bert.encoder.layer.5.crossattention.self.query.weight" in text
+    assert "bert.encoder.layer.{0..5}.crossattention.self.query.weight" in text  # layers folded
     assert "unused (in the checkpoint, not in the model)" in text and "bert.pooler.dense.weight" in text
 
 

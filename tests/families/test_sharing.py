@@ -1,7 +1,8 @@
-"""tie_encoder_decoder=True: the decoder reuses the encoder's parameters, in memory and through checkpoints."""
+"""tie_encoder_decoder=True: encoder and decoder hold one set of parameters, in memory and through checkpoints."""
 
 from __future__ import annotations
 
+import copy
 import logging
 
 import pytest
@@ -90,3 +91,30 @@ def test_sharing_needs_equal_sizes():
     )
     with pytest.raises(ValueError, match=r"tie_encoder_decoder=True, but layers\.0\.ffn\.up\.weight has shape"):
         warmseq.EncoderDecoderModel(config)
+
+
+@pytest.mark.parametrize("family", ["bert", "roberta", "bert-generation"])
+def test_a_pair_of_two_different_modules_keeps_the_decoders_weights(tmp_path, family):
+    """The original's (v4) direction: the encoder takes the decoder's parameters. The reference is the same
+    pair untied, its encoder loaded with the decoder's base model (as the original's test builds it)."""
+    encoder = FAMILIES[family].encoder(OUR_CONFIGS[family](**FAMILIES[family].kwargs()))
+    decoder = FAMILIES[family].decoder(OUR_CONFIGS[family](**FAMILIES[family].kwargs(), is_decoder=True,
+                                                           add_cross_attention=True))
+    reference = warmseq.EncoderDecoderModel(encoder=copy.deepcopy(encoder), decoder=copy.deepcopy(decoder)).eval()
+    reference.encoder.load_state_dict(
+        reference.decoder._modules[reference.decoder.base_model_prefix].state_dict(), strict=False)
+    config = warmseq.EncoderDecoderConfig.from_encoder_decoder_configs(encoder.config, decoder.config,
+                                                                       tie_encoder_decoder=True)
+    tied = warmseq.EncoderDecoderModel(config, encoder=encoder, decoder=decoder).eval()
+    ids, mask = padded_batch(99, pad=FAMILIES[family].pad)
+    inputs = dict(input_ids=ids, attention_mask=mask, decoder_input_ids=ids[:, :6],
+                  decoder_attention_mask=mask[:, :6])
+    with torch.no_grad():
+        expected = reference(**inputs).logits
+        torch.testing.assert_close(tied(**inputs).logits, expected, atol=1e-6, rtol=0)
+    assert sum(p.numel() for p in tied.parameters()) < sum(p.numel() for p in reference.parameters())
+    tied.save_pretrained(tmp_path)
+    again = warmseq.EncoderDecoderModel.from_pretrained(tmp_path)
+    assert again.encoder.stack.layers[0].ffn.up.weight is again.decoder.stack.layers[0].ffn.up.weight
+    with torch.no_grad():
+        torch.testing.assert_close(again(**inputs).logits, expected, atol=1e-6, rtol=0)

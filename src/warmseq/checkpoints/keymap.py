@@ -8,6 +8,7 @@ The transforms work on PyTorch tensors and NumPy arrays alike (`arrays`), so eve
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -98,19 +99,54 @@ class LoadReport:
         return not (self.missing_keys or self.unexpected_keys or self.mismatched_keys)
 
     def table(self, model_name: str, source: str) -> str:
+        """The report for people: counts, then the keys with repeated layers folded into one line each
+        (`bert.encoder.layer.{0..5}.crossattention.self.query.weight`)."""
         rows = [f"{model_name} loaded from {source}:"]
         sections = (("newly initialised (not in the checkpoint)", self.missing_keys),
                     ("unused (in the checkpoint, not in the model)", self.unexpected_keys))
         for title, keys in sections:
             if keys:
                 rows.append(f"  {title}: {len(keys)}")
-                rows.extend(f"    {key}" for key in keys)
+                rows.extend(f"    {key}" for key in fold_layers(keys))
         if self.mismatched_keys:
             rows.append(f"  shape mismatch (kept newly initialised): {len(self.mismatched_keys)}")
-            rows.extend(f"    {k}: checkpoint {list(c)} vs model {list(m)}" for k, c, m in self.mismatched_keys)
+            shapes = [f"{k}: checkpoint {list(c)} vs model {list(m)}" for k, c, m in self.mismatched_keys]
+            rows.extend(f"    {line}" for line in fold_layers(shapes))
         if len(rows) == 1:
             rows.append("  every weight matched")
         return "\n".join(rows)
+
+
+LAYER_INDEX = re.compile(r"\.(\d+)\.")  # the first numbered path component: a layer (`layer.3.`, `h.3.`)
+
+
+def fold_layers(keys: Iterable[str]) -> list[str]:
+    """Keys that differ only in their layer number, as one line each, in order of first appearance:
+    `a.layer.0.q`, `a.layer.1.q` -> `a.layer.{0..1}.q` (gaps are listed: `{0,2,5}`)."""
+    groups: dict[str, list[int]] = {}
+    for key in keys:
+        found = LAYER_INDEX.search(key)
+        if found is None:
+            groups.setdefault(key, [])
+            continue
+        pattern = f"{key[: found.start()]}.\0.{key[found.end():]}"  # \0 marks where the layer number was
+        groups.setdefault(pattern, []).append(int(found.group(1)))
+    lines = []
+    for pattern, layers in groups.items():
+        if not layers:
+            lines.append(pattern)
+        elif len(layers) == 1:
+            lines.append(pattern.replace("\0", str(layers[0])))
+        else:
+            lines.append(pattern.replace("\0", "{" + layer_ranges(sorted(set(layers))) + "}"))
+    return lines
+
+
+def layer_ranges(layers: list[int]) -> str:
+    """[0, 1, 2, 3] -> "0..3"; other lists are written out: [0, 2, 5] -> "0,2,5"."""
+    if layers == list(range(layers[0], layers[-1] + 1)):
+        return f"{layers[0]}..{layers[-1]}"
+    return ",".join(str(layer) for layer in layers)
 
 
 def align_prefix(keys: Iterable[str], key_map: KeyMap, expects_prefix: bool) -> dict[str, str]:

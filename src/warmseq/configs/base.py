@@ -75,7 +75,8 @@ class PretrainedConfig:
 
     # ---- dict and JSON forms -------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        out = {k: copy.deepcopy(v) for k, v in vars(self).items() if k != "generation_fields"}
+        # private fields (`_attn_implementation`) describe this run, not the model: never written
+        out = {k: copy.deepcopy(v) for k, v in vars(self).items() if k != "generation_fields" and k[0] != "_"}
         out["model_type"] = self.model_type
         return dict(sorted(out.items()))
 

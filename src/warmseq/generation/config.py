@@ -57,6 +57,8 @@ class GenerationConfig:
     # outputs
     return_dict_in_generate: bool = False
     output_scores: bool = False
+    output_attentions: bool = False  # with return_dict_in_generate: each step's attention weights
+    output_hidden_states: bool = False  # with return_dict_in_generate: each step's hidden states
     # keys read from a file that this library does not use, kept so that saving writes them back
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
 

@@ -14,7 +14,7 @@ returned logits in place.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import torch
@@ -38,11 +38,33 @@ class GenerateOutput:
     scores: processed scores per step, each (rows, vocab), when `output_scores` is set (log-probs in beam
         search).
     sequences_scores: (batch * returned per source,) length-penalised beam scores, beam search only.
+    The model side fills the rest when asked (`output_attentions`, `output_hidden_states`), as the original:
+    encoder_attentions / encoder_hidden_states: one tensor per layer (per layer + 1) for the sources, (batch, ...).
+    decoder_attentions / cross_attentions / decoder_hidden_states: one entry per step, each a tuple over
+        layers of (rows, heads, new tokens, keys) weights or (rows, new tokens, hidden) states, rows in the
+        order the step saw them.
     """
 
     sequences: Tensor
     scores: tuple[Tensor, ...] | None = None
     sequences_scores: Tensor | None = None
+    encoder_attentions: tuple[Tensor, ...] | None = None
+    encoder_hidden_states: tuple[Tensor, ...] | None = None
+    decoder_attentions: tuple[tuple[Tensor, ...], ...] | None = None
+    cross_attentions: tuple[tuple[Tensor, ...], ...] | None = None
+    decoder_hidden_states: tuple[tuple[Tensor, ...], ...] | None = None
+
+    # read by key as well, as the original's outputs are; fields that are None are absent
+    def keys(self) -> list[str]:
+        return [f.name for f in fields(self) if getattr(self, f.name) is not None]
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self.keys():
+            raise KeyError(f"generate() output has no {key!r}; it has {self.keys()}")
+        return getattr(self, key)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.keys()
 
 
 def generate_tokens(

@@ -36,6 +36,23 @@ class SelfAttention(nn.Module):
         self, x: Tensor, mask: Tensor | None, is_causal: bool, cache: SelfAttentionCache | None = None
     ) -> Tensor:
         """`mask`: bool, True where a query may attend, broadcastable to (batch, heads, seq, keys)."""
+        q, k, v, mask, is_causal = self.project(x, mask, is_causal, cache)
+        y = attend(q, k, v, mask, is_causal, self.dropout if self.training else 0.0)
+        return self.out(merge_heads(y))
+
+    def forward_with_weights(
+        self, x: Tensor, mask: Tensor | None, is_causal: bool, cache: SelfAttentionCache | None = None
+    ) -> tuple[Tensor, Tensor]:
+        """`forward`, and the attention weights (batch, heads, seq, keys) formed explicitly."""
+        q, k, v, mask, is_causal = self.project(x, mask, is_causal, cache)
+        y, weights = attend_with_weights(q, k, v, mask, is_causal, self.dropout if self.training else 0.0)
+        return self.out(merge_heads(y)), weights
+
+    def project(
+        self, x: Tensor, mask: Tensor | None, is_causal: bool, cache: SelfAttentionCache | None
+    ) -> tuple[Tensor, Tensor, Tensor, Tensor | None, bool]:
+        """Queries, keys and values (batch, heads, seq, head_dim), the keys extended by the cache, and the
+        mask that then applies."""
         q, k, v = (split_heads(t, self.num_heads) for t in self.qkv(x).chunk(3, dim=-1))
         if cache is not None:
             k, v = cache.append(k, v)
@@ -44,8 +61,7 @@ class SelfAttention(nn.Module):
             if is_causal and k.shape[2] != q.shape[2]:
                 mask = causal_mask(q.shape[2], k.shape[2], x.device)
                 is_causal = False
-        y = attend(q, k, v, mask, is_causal, self.dropout if self.training else 0.0)
-        return self.out(merge_heads(y))
+        return q, k, v, mask, is_causal
 
 
 class CrossAttention(nn.Module):
@@ -69,32 +85,71 @@ class CrossAttention(nn.Module):
     def forward(self, x: Tensor, memory_kv: tuple[Tensor, Tensor], memory_mask: Tensor | None) -> Tensor:
         """`x` has rows_per_source rows for each source in `memory_kv` (beams share their source's keys)."""
         k, v = memory_kv
+        q = self.queries(x, k.shape[0])
+        y = attend(q, k, v, memory_mask, False, self.dropout if self.training else 0.0)
+        return self.out(merge_heads(self.rows_back(y, x.shape[0])))
+
+    def forward_with_weights(
+        self, x: Tensor, memory_kv: tuple[Tensor, Tensor], memory_mask: Tensor | None
+    ) -> tuple[Tensor, Tensor]:
+        """`forward`, and the attention weights (rows, heads, seq, src_len) formed explicitly."""
+        k, v = memory_kv
+        q = self.queries(x, k.shape[0])
+        y, weights = attend_with_weights(q, k, v, memory_mask, False, self.dropout if self.training else 0.0)
+        return self.out(merge_heads(self.rows_back(y, x.shape[0]))), self.rows_back(weights, x.shape[0])
+
+    def queries(self, x: Tensor, sources: int) -> Tensor:
+        """(rows, heads, seq, head_dim) queries, or (sources, heads, per_source * seq, head_dim) when several
+        rows share a source, so that one product per source serves all its rows."""
         q = split_heads(self.q(x), self.num_heads)  # (rows, heads, seq, head_dim)
         rows, heads, seq, head_dim = q.shape
-        sources = k.shape[0]
         per_source = rows // sources
-        if per_source > 1:
-            # (sources * per_source, heads, seq, d) -> (sources, heads, per_source * seq, d)
-            q = q.view(sources, per_source, heads, seq, head_dim).transpose(1, 2)
-            q = q.reshape(sources, heads, per_source * seq, head_dim)
-        y = attend(q, k, v, memory_mask, False, self.dropout if self.training else 0.0)
-        if per_source > 1:
-            y = y.view(sources, heads, per_source, seq, head_dim).transpose(1, 2)
-            y = y.reshape(rows, heads, seq, head_dim)
-        return self.out(merge_heads(y))
+        if per_source == 1:
+            return q
+        # (sources * per_source, heads, seq, d) -> (sources, heads, per_source * seq, d)
+        q = q.view(sources, per_source, heads, seq, head_dim).transpose(1, 2)
+        return q.reshape(sources, heads, per_source * seq, head_dim)
+
+    @staticmethod
+    def rows_back(y: Tensor, rows: int) -> Tensor:
+        """Undo `queries`' grouping: (sources, heads, per_source * seq, d) -> (rows, heads, seq, d)."""
+        sources, heads, grouped, last = y.shape
+        if sources == rows:
+            return y
+        per_source = rows // sources
+        y = y.view(sources, heads, per_source, grouped // per_source, last).transpose(1, 2)
+        return y.reshape(rows, heads, grouped // per_source, last)
+
+
+def uses_fused_kernel(device_type: str, rows: int, queries: int, dropout_p: float) -> bool:
+    """Whether `attend` calls torch's fused kernel for `rows` rows of `queries` queries each.
+
+    On CPU the weights are formed by hand in two cases: with dropout, so that the cheaper mask of
+    `warmseq.modeling.dropout` applies; and in decode steps of several rows, where the fused kernel is
+    slow with one query per row (16 rows, 128 keys: 320 against 195 us). Other devices (CUDA) always
+    take the fused kernel, dropout included."""
+    if device_type != "cpu":
+        return True
+    is_decode_step = queries <= DECODE_QUERIES and rows * queries >= DECODE_QUERIES
+    return dropout_p == 0.0 and not is_decode_step
 
 
 def attend(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, is_causal: bool, dropout_p: float) -> Tensor:
     """Softmax attention, (batch, heads, queries, head_dim). `mask` is bool, True where a key is visible.
 
-    Usually this is torch's fused kernel. The weights are formed here instead in two cases: with
-    dropout, so that the cheaper mask of `warmseq.modeling.dropout` applies; and in decode steps of
-    several rows, where the fused kernel is slow with one query per row (16 rows, 128 keys: 320 against
-    195 us). A query that sees no key gets a zero output, as the fused kernel gives it."""
-    queries = q.shape[-2]
-    is_decode_step = queries <= DECODE_QUERIES and q.shape[0] * queries >= DECODE_QUERIES
-    if dropout_p == 0.0 and not is_decode_step:
-        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=is_causal)
+    Usually this is torch's fused kernel; see `uses_fused_kernel` for when the weights are formed here.
+    A query that sees no key gets a zero output, as the fused kernel gives it."""
+    if uses_fused_kernel(q.device.type, q.shape[0], q.shape[-2], dropout_p):
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p, is_causal=is_causal)
+    return attend_with_weights(q, k, v, mask, is_causal, dropout_p)[0]
+
+
+def attend_with_weights(
+    q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, is_causal: bool, dropout_p: float
+) -> tuple[Tensor, Tensor]:
+    """Attention by matrix products: the output, and the weights (batch, heads, queries, keys) after dropout.
+
+    A query that sees no key gets zero weights (and so a zero output, as the fused kernel gives it)."""
     scores = (q * q.shape[-1] ** -0.5) @ k.transpose(-2, -1)  # (batch, heads, queries, keys)
     if is_causal:
         mask = causal_mask(q.shape[2], k.shape[2], q.device)
@@ -103,7 +158,8 @@ def attend(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, is_causal: bool
     weights = scores.softmax(dim=-1)
     if mask is not None:
         weights = weights.masked_fill(~mask, 0.0)  # changes only rows that see no key at all
-    return dropout(weights, dropout_p, True) @ v
+    weights = dropout(weights, dropout_p, True)
+    return weights @ v, weights
 
 
 def causal_mask(queries: int, keys: int, device: torch.device) -> Tensor:

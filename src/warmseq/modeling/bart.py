@@ -24,6 +24,7 @@ class BartEncoder(EncoderModel):
     of such a checkpoint is left unread."""
 
     config_class = BartConfig
+    base_model_prefix = "model"
 
     def load_checkpoint_state(
         self, checkpoint: dict[str, Tensor], source: str, ignore_mismatched_sizes: bool = False
@@ -41,6 +42,7 @@ class BartForCausalLM(CausalLM):
     `labels[:, i]` is the target of `logits[:, i]`."""
 
     config_class = BartConfig
+    base_model_prefix = "model"
 
     def __init__(self, config: BartConfig) -> None:
         config.is_decoder = True  # the original sets these too: this class is BART's decoder alone

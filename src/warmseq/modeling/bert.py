@@ -15,6 +15,7 @@ class BertModel(EncoderModel):
     training (which does not use it) leaves no parameter without a gradient under DDP."""
 
     config_class = BertConfig
+    base_model_prefix = "bert"
 
     def __init__(self, config: BertConfig) -> None:
         super().__init__(config)
@@ -29,6 +30,7 @@ class BertModel(EncoderModel):
 
 class BertLMHeadModel(CausalLM):
     config_class = BertConfig
+    base_model_prefix = "bert"
 
 
 BertForCausalLM = BertLMHeadModel  # the other name the original uses for this model

@@ -9,7 +9,9 @@ from warmseq.modeling.encoder import EncoderModel
 
 class BertGenerationEncoder(EncoderModel):
     config_class = BertGenerationConfig
+    base_model_prefix = "bert"
 
 
 class BertGenerationDecoder(CausalLM):
     config_class = BertGenerationConfig
+    base_model_prefix = "bert"

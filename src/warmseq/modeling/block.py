@@ -76,6 +76,34 @@ class Block(nn.Module):
             x = self.residual(x, self.cross_attn_norm, lambda y: self.cross_attn(y, memory_kv, memory_mask))
         return self.residual(x, self.ffn_norm, self.ffn)
 
+    def forward_with_weights(
+        self,
+        x: Tensor,
+        mask: Tensor | None,
+        is_causal: bool,
+        memory_kv: tuple[Tensor, Tensor] | None = None,
+        memory_mask: Tensor | None = None,
+        cache: SelfAttentionCache | None = None,
+    ) -> tuple[Tensor, Tensor, Tensor | None]:
+        """`forward`, and the self-attention and cross-attention weights (None without cross-attention)."""
+        weights: list[Tensor] = []
+
+        def self_attention(y: Tensor) -> Tensor:
+            out, w = self.self_attn.forward_with_weights(y, mask, is_causal, cache)
+            weights.append(w)
+            return out
+
+        def cross_attention(y: Tensor) -> Tensor:
+            out, w = self.cross_attn.forward_with_weights(y, memory_kv, memory_mask)
+            weights.append(w)
+            return out
+
+        x = self.residual(x, self.self_attn_norm, self_attention)
+        if self.cross_attn is not None and memory_kv is not None:
+            x = self.residual(x, self.cross_attn_norm, cross_attention)
+        x = self.residual(x, self.ffn_norm, self.ffn)
+        return x, weights[0], weights[1] if len(weights) > 1 else None
+
     @torch.no_grad()
     def init_cross_attention_from_self(self) -> None:
         """Start cross-attention (and the norm after it) as a copy of this block's self-attention.

@@ -23,10 +23,15 @@ def keep_mask(shape: torch.Size, p: float, device: torch.device) -> Tensor:
     return bits >= round(p * INT16_VALUES) - INT16_VALUES // 2
 
 
+def uses_cheap_mask(device_type: str) -> bool:
+    """The 16-bit mask pays on CPU only; CUDA and other devices keep torch's fused dropout."""
+    return device_type == "cpu"
+
+
 def dropout(x: Tensor, p: float, training: bool) -> Tensor:
     if not training or p == 0.0:
         return x
-    if x.device.type != "cpu":
+    if not uses_cheap_mask(x.device.type):
         return F.dropout(x, p, True)
     return torch.where(keep_mask(x.shape, p, x.device), x, 0.0) * (1.0 / (1.0 - p))
 

@@ -9,7 +9,9 @@ from warmseq.modeling.encoder import EncoderModel
 
 class ElectraModel(EncoderModel):
     config_class = ElectraConfig
+    base_model_prefix = "electra"
 
 
 class ElectraForCausalLM(CausalLM):
     config_class = ElectraConfig
+    base_model_prefix = "electra"

@@ -6,9 +6,10 @@ from torch import Tensor
 
 from warmseq.checkpoints.keymap import KeyMap
 from warmseq.configs.base import PretrainedConfig
+from warmseq.configs.field_support import check_fields
 from warmseq.families import family_for
 from warmseq.modeling.inputs import check_token_ids
-from warmseq.modeling.outputs import BaseModelOutput
+from warmseq.modeling.outputs import BaseModelOutput, as_tuple
 from warmseq.modeling.pretrained import PreTrainedModel
 from warmseq.modeling.stack import TransformerStack
 
@@ -18,6 +19,7 @@ class EncoderModel(PreTrainedModel):
 
     def __init__(self, config: PretrainedConfig) -> None:
         super().__init__(config)
+        check_fields(config, type(self).__name__)
         self.spec = config.to_spec()
         if config.is_decoder or self.spec.has_cross_attention:  # GPT-2 is causal yet may encode
             raise ValueError(
@@ -45,9 +47,16 @@ class EncoderModel(PreTrainedModel):
         input_ids: Tensor,
         attention_mask: Tensor | None = None,
         token_type_ids: Tensor | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
         return_dict: bool = True,
         **unused: object,
     ) -> BaseModelOutput:
+        """Hidden states of the source; `output_*` default to the config's fields of those names."""
         check_token_ids(input_ids, "input_ids", self.spec.vocab_size, self.spec.usable_positions)
-        hidden = self.stack(input_ids, attention_mask, token_type_ids)
-        return BaseModelOutput(last_hidden_state=hidden)
+        record = self.record_for(output_attentions, output_hidden_states)
+        hidden = self.stack(input_ids, attention_mask, token_type_ids, record=record)
+        if record is None:
+            return BaseModelOutput(last_hidden_state=hidden)
+        return BaseModelOutput(last_hidden_state=hidden, hidden_states=as_tuple(record.hidden_states),
+                               attentions=as_tuple(record.attentions))

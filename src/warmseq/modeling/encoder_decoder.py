@@ -27,8 +27,8 @@ from warmseq.modeling.encoder import EncoderModel
 from warmseq.modeling.generate import SPECIAL_IDS, default_generation_config, generate, stream
 from warmseq.modeling.inputs import check_labels, check_token_ids
 from warmseq.modeling.linear import Linear
-from warmseq.modeling.outputs import BaseModelOutput, Seq2SeqLMOutput
-from warmseq.modeling.pretrained import PreTrainedModel
+from warmseq.modeling.outputs import BaseModelOutput, Seq2SeqLMOutput, as_tuple
+from warmseq.modeling.pretrained import PreTrainedModel, set_attn_implementation
 from warmseq.modeling.sharing import share_encoder_decoder_weights
 
 logger = logging.getLogger("warmseq")
@@ -53,7 +53,11 @@ class EncoderDecoderModel(PreTrainedModel):
         config: EncoderDecoderConfig | None = None,
         encoder: EncoderModel | None = None,
         decoder: CausalLM | None = None,
+        *,
+        attn_implementation: str | None = None,
     ) -> None:
+        """`attn_implementation`: "sdpa" (torch's fused kernel, the default) or "eager" for both parts, kept in
+        `config._attn_implementation` and the parts' configs, as the original keeps it."""
         if config is None:
             if encoder is None or decoder is None:
                 raise ValueError("EncoderDecoderModel needs a config, or both an encoder and a decoder")
@@ -67,6 +71,7 @@ class EncoderDecoderModel(PreTrainedModel):
         self.encoder, self.decoder = encoder, decoder
         # the parts read the pair's config, so one edit reaches both
         encoder.config, decoder.config = config.encoder, config.decoder
+        set_attn_implementation(config, attn_implementation)
         share_encoder_decoder_weights(config, encoder, decoder)  # tie_encoder_decoder=True: one set of weights
         self.enc_to_dec_proj = None
         if encoder.hidden_size != decoder.hidden_size:
@@ -125,6 +130,8 @@ class EncoderDecoderModel(PreTrainedModel):
         loss_reduction: str = "mean",
         label_smoothing: float = 0.0,
         return_logits: bool = True,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
         return_dict: bool = True,
         **unused: Any,
     ) -> Seq2SeqLMOutput:
@@ -132,13 +139,16 @@ class EncoderDecoderModel(PreTrainedModel):
 
         `decoder_input_ids` default to the labels shifted right after `config.decoder_start_token_id`.
         `loss_reduction="sum"` returns the summed loss (for normalising over accumulated batches);
-        `return_logits=False` skips the full logits and projects only the positions that count."""
+        `return_logits=False` skips the full logits and projects only the positions that count.
+        `output_attentions` / `output_hidden_states` default to the encoder's and the decoder's own config
+        fields of those names (the pair's config is not read, as in the original)."""
         reject_unknown_arguments(unused)
         if encoder_outputs is None:
             if input_ids is None:
                 raise ValueError("pass input_ids (the source tokens) or encoder_outputs")
             encoder_outputs = self.encoder(input_ids=input_ids, attention_mask=attention_mask,
-                                           token_type_ids=token_type_ids)
+                                           token_type_ids=token_type_ids, output_attentions=output_attentions,
+                                           output_hidden_states=output_hidden_states)
         elif isinstance(encoder_outputs, tuple | list):
             encoder_outputs = BaseModelOutput(last_hidden_state=encoder_outputs[0])
         memory = self.project_memory(encoder_outputs.last_hidden_state)
@@ -153,13 +163,21 @@ class EncoderDecoderModel(PreTrainedModel):
         decoder = self.decoder
         check_token_ids(decoder_input_ids, "decoder_input_ids", decoder.spec.vocab_size,
                         decoder.spec.usable_positions)
-        hidden = decoder.stack(decoder_input_ids, decoder_attention_mask, None, memory, attention_mask)
+        record = decoder.record_for(output_attentions, output_hidden_states)
+        hidden = decoder.stack(decoder_input_ids, decoder_attention_mask, None, memory, attention_mask, record)
         logits = decoder.logits(hidden) if return_logits or labels is None else None
         loss = count = None
         if labels is not None:
             loss, count = self.target_loss(hidden, logits, labels, loss_reduction, label_smoothing)
-        return Seq2SeqLMOutput(loss=loss, logits=logits, encoder_last_hidden_state=encoder_outputs.last_hidden_state,
-                               num_target_tokens=count)
+        output = Seq2SeqLMOutput(loss=loss, logits=logits, encoder_last_hidden_state=encoder_outputs.last_hidden_state,
+                                 encoder_hidden_states=getattr(encoder_outputs, "hidden_states", None),
+                                 encoder_attentions=getattr(encoder_outputs, "attentions", None),
+                                 num_target_tokens=count)
+        if record is not None:
+            output.decoder_hidden_states = as_tuple(record.hidden_states)
+            output.decoder_attentions = as_tuple(record.attentions)
+            output.cross_attentions = as_tuple(record.cross_attentions)
+        return output
 
     def target_loss(
         self, hidden: Tensor, logits: Tensor | None, labels: Tensor, reduction: str, label_smoothing: float
@@ -230,12 +248,18 @@ class EncoderDecoderModel(PreTrainedModel):
         """Warm-start a pair from an encoder checkpoint and a decoder checkpoint (folders or Hub ids).
 
         Keywords starting with `encoder_` / `decoder_` go to that part (`encoder_model=`, `decoder_config=`,
-        or config fields such as `decoder_max_position_embeddings=`); the rest set fields of the pair's config."""
+        or config fields such as `decoder_max_position_embeddings=`); the rest set fields of the pair's config.
+        `attn_implementation` ("sdpa" or "eager") applies to both parts unless a part is given its own."""
+        attn_implementation = kwargs.pop("attn_implementation", None)
         encoder_kwargs = {k[len("encoder_"):]: kwargs.pop(k) for k in list(kwargs) if k.startswith("encoder_")}
         decoder_kwargs = {k[len("decoder_"):]: kwargs.pop(k) for k in list(kwargs) if k.startswith("decoder_")}
+        for part in (encoder_kwargs, decoder_kwargs):
+            part.setdefault("attn_implementation", attn_implementation)
         encoder, encoder_report = load_part(encoder_pretrained_model_name_or_path, encoder_kwargs, "encoder")
         decoder, decoder_report = load_part(decoder_pretrained_model_name_or_path, decoder_kwargs, "decoder")
         config = EncoderDecoderConfig.from_encoder_decoder_configs(encoder.config, decoder.config, **kwargs)
+        if attn_implementation is not None:  # the pair's own entry; each part has its own already
+            config._attn_implementation = attn_implementation
         model = cls(config=config, encoder=encoder, decoder=decoder)
         model.eval()
         if output_loading_info:
@@ -246,7 +270,9 @@ class EncoderDecoderModel(PreTrainedModel):
 def load_part(name_or_path: str | os.PathLike | None, kwargs: dict[str, Any], role: str) -> tuple[Any, dict]:
     """Load the encoder or decoder of a pair, configured for its role."""
     model = kwargs.pop("model", None)
+    attn_implementation = kwargs.pop("attn_implementation", None)
     if model is not None:
+        set_attn_implementation(model.config, attn_implementation)
         return model, {}
     if name_or_path is None:
         raise ValueError(f"pass {role}_pretrained_model_name_or_path or {role}_model=")
@@ -258,7 +284,8 @@ def load_part(name_or_path: str | os.PathLike | None, kwargs: dict[str, Any], ro
                     os.fspath(name_or_path), wanted, wanted)
         config.is_decoder = config.add_cross_attention = wanted
     model_class = decoder_class_for(config) if wanted else encoder_class_for(config)
-    return model_class.from_pretrained(name_or_path, config=config, output_loading_info=True)
+    return model_class.from_pretrained(name_or_path, config=config, output_loading_info=True,
+                                       attn_implementation=attn_implementation)
 
 
 def check_pair(encoder: nn.Module, decoder: nn.Module) -> None:
@@ -284,8 +311,9 @@ def reject_unknown_arguments(unused: dict[str, Any]) -> None:
     import difflib
 
     known = ["input_ids", "attention_mask", "decoder_input_ids", "decoder_attention_mask", "encoder_outputs",
-             "labels", "token_type_ids", "loss_reduction", "label_smoothing", "return_logits", "return_dict"]
-    tolerated = {"use_cache", "output_attentions", "output_hidden_states", "num_items_in_batch"}
+             "labels", "token_type_ids", "loss_reduction", "label_smoothing", "return_logits", "return_dict",
+             "output_attentions", "output_hidden_states"]
+    tolerated = {"use_cache", "num_items_in_batch"}
     for name in unused:
         if name not in tolerated:
             close = difflib.get_close_matches(name, known, n=1)

@@ -7,7 +7,7 @@ is where the model meets them.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -17,6 +17,7 @@ from warmseq.generation.config import GenerationConfig, field_names, unknown_fie
 from warmseq.generation.driver import GenerateOutput, generate_tokens, stream_tokens
 from warmseq.modeling.cache import DecoderCache
 from warmseq.modeling.inputs import check_token_ids
+from warmseq.modeling.outputs import BaseModelOutput, StackRecord
 from warmseq.modeling.packed import OutputProjection, packing_pays, with_packed_linears
 
 if TYPE_CHECKING:
@@ -73,13 +74,35 @@ class StepState:
     cache: DecoderCache
     decoder: CausalLM
     head: OutputProjection
+    steps: StepOutputs | None = None  # filled by `CachedDecoder.step_recorded` only
+
+
+@dataclass
+class StepOutputs:
+    """What each decode step saw, for generate(output_attentions=..., output_hidden_states=...): one entry per
+    step, each a tuple over layers."""
+
+    hidden_states: bool
+    attentions: bool
+    decoder_attentions: list[tuple[Tensor, ...]] = field(default_factory=list)
+    cross_attentions: list[tuple[Tensor, ...]] = field(default_factory=list)
+    decoder_hidden_states: list[tuple[Tensor, ...]] = field(default_factory=list)
+
+    def add(self, record: StackRecord) -> None:
+        if record.attentions is not None:
+            self.decoder_attentions.append(tuple(record.attentions))
+            self.cross_attentions.append(tuple(record.cross_attentions))
+        if record.hidden_states is not None:
+            self.decoder_hidden_states.append(tuple(record.hidden_states))
 
 
 class CachedDecoder:
     """The decode step over a model's decoder, for the search strategies of `warmseq.generation`."""
 
-    def __init__(self, model: EncoderDecoderModel, memory: Tensor, memory_mask: Tensor | None) -> None:
+    def __init__(self, model: EncoderDecoderModel, memory: Tensor, memory_mask: Tensor | None,
+                 steps: StepOutputs | None = None) -> None:
         self.decoder, self.memory, self.memory_mask = model.decoder, memory, memory_mask
+        self.steps = steps
 
     def make_cache(self, rows_per_source: int, max_new: int, prompt_length: int = 1) -> StepState:
         decoder = self.decoder
@@ -88,12 +111,21 @@ class CachedDecoder:
         head = OutputProjection(decoder.output_weight(), decoder.lm_head.bias, rows)
         if packing_pays(rows, self.memory):
             decoder = with_packed_linears(decoder, rows)
-        return StepState(cache, decoder, head)
+        return StepState(cache, decoder, head, self.steps)
 
     @staticmethod
     def step(tokens: Tensor, state: StepState) -> tuple[Tensor, StepState]:
         hidden = state.decoder.lm_head.prepare(state.decoder.decode(tokens, state.cache))  # (rows, hidden)
         return state.head(hidden), state
+
+    @staticmethod
+    def step_recorded(tokens: Tensor, state: StepState) -> tuple[Tensor, StepState]:
+        """`step` that also keeps the step's attention weights and hidden states (the slow path, chosen once
+        per call, so that `step` does no extra work)."""
+        record = StackRecord.asked(state.steps.hidden_states, state.steps.attentions)
+        hidden = state.decoder.stack.decode_recorded(tokens, state.cache, record)[:, -1]  # (rows, hidden)
+        state.steps.add(record)
+        return state.head(state.decoder.lm_head.prepare(hidden)), state
 
     @staticmethod
     def reorder(state: StepState, rows: Tensor) -> StepState:
@@ -102,14 +134,36 @@ class CachedDecoder:
 
 
 def prepare(model: EncoderDecoderModel, input_ids: Tensor, attention_mask: Tensor | None,
-            config: GenerationConfig) -> tuple[Tensor, Tensor | None]:
-    """Encode the sources once; (memory, memory_mask)."""
+            config: GenerationConfig) -> tuple[BaseModelOutput, Tensor, Tensor | None]:
+    """Encode the sources once; (encoder outputs, memory, memory_mask)."""
     check_token_ids(input_ids, "input_ids", model.encoder.spec.vocab_size, model.encoder.spec.usable_positions)
     if attention_mask is None and config.pad_token_id is not None:
         is_pad = input_ids == config.pad_token_id
         if bool(is_pad.any()) and config.pad_token_id not in config.eos_token_ids():
             attention_mask = (~is_pad).long()
-    return model.encode(input_ids, attention_mask), attention_mask
+    keeps = config.return_dict_in_generate
+    encoded = model.encoder(input_ids=input_ids, attention_mask=attention_mask,
+                            output_attentions=keeps and config.output_attentions,
+                            output_hidden_states=keeps and config.output_hidden_states)
+    return encoded, model.project_memory(encoded.last_hidden_state), attention_mask
+
+
+def step_outputs(config: GenerationConfig) -> StepOutputs | None:
+    """What the decode steps must keep, or None (the fast step) when the call asks for neither."""
+    if not config.return_dict_in_generate or not (config.output_attentions or config.output_hidden_states):
+        return None
+    return StepOutputs(hidden_states=config.output_hidden_states, attentions=config.output_attentions)
+
+
+def with_step_outputs(output: GenerateOutput, encoded: BaseModelOutput, steps: StepOutputs | None) -> GenerateOutput:
+    output.encoder_attentions, output.encoder_hidden_states = encoded.attentions, encoded.hidden_states
+    if steps is not None:
+        if steps.attentions:
+            output.decoder_attentions = tuple(steps.decoder_attentions)
+            output.cross_attentions = tuple(steps.cross_attentions)
+        if steps.hidden_states:
+            output.decoder_hidden_states = tuple(steps.decoder_hidden_states)
+    return output
 
 
 def generate(model: EncoderDecoderModel, input_ids: Tensor, attention_mask: Tensor | None = None, *,
@@ -117,15 +171,16 @@ def generate(model: EncoderDecoderModel, input_ids: Tensor, attention_mask: Tens
              generator: torch.Generator | None = None, **kwargs: Any) -> Tensor | GenerateOutput:
     config = resolve_generation_config(model, generation_config, kwargs)
     with torch.inference_mode():
-        memory, memory_mask = prepare(model, input_ids, attention_mask, config)
+        encoded, memory, memory_mask = prepare(model, input_ids, attention_mask, config)
         prompt = decoder_prompt(model, config, input_ids.shape[0], decoder_input_ids, input_ids.device)
-        decoder = CachedDecoder(model, memory, memory_mask)
+        steps = step_outputs(config)
+        decoder = CachedDecoder(model, memory, memory_mask, steps)
         output = generate_tokens(
-            decoder.step, decoder.reorder,
+            decoder.step if steps is None else decoder.step_recorded, decoder.reorder,
             lambda per_source, max_new: decoder.make_cache(per_source, max_new, prompt.shape[1]),
             prompt, config, max_positions=model.decoder.spec.usable_positions, generator=generator,
         )
-    return output if config.return_dict_in_generate else output.sequences
+    return with_step_outputs(output, encoded, steps) if config.return_dict_in_generate else output.sequences
 
 
 def stream(model: EncoderDecoderModel, input_ids: Tensor, attention_mask: Tensor | None = None, *,
@@ -133,7 +188,7 @@ def stream(model: EncoderDecoderModel, input_ids: Tensor, attention_mask: Tensor
     """New token ids of one sequence as they are chosen (greedy or sampling)."""
     config = resolve_generation_config(model, None, kwargs)
     with torch.inference_mode():
-        memory, memory_mask = prepare(model, input_ids, attention_mask, config)
+        _, memory, memory_mask = prepare(model, input_ids, attention_mask, config)
         prompt = decoder_prompt(model, config, input_ids.shape[0], None, input_ids.device)
         decoder = CachedDecoder(model, memory, memory_mask)
         tokens = stream_tokens(decoder.step, decoder.make_cache, prompt, config,

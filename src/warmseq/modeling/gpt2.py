@@ -29,6 +29,7 @@ class GPT2Model(EncoderModel):
     """GPT-2's body used as an encoder: causal self-attention over the source, as the original computes."""
 
     config_class = GPT2Config
+    base_model_prefix = "transformer"
 
     def __init__(self, config: GPT2Config) -> None:
         super().__init__(config)
@@ -49,6 +50,7 @@ class GPT2LMHeadModel(CausalLM):
     cross-attention (`crossattention`, `ln_cross_attn`) starts from random values unless loaded."""
 
     config_class = GPT2Config
+    base_model_prefix = "transformer"
 
     def __init__(self, config: GPT2Config) -> None:
         super().__init__(config)

@@ -14,9 +14,29 @@ from warmseq.checkpoints.files import load_state_dict, save_state_dict
 from warmseq.checkpoints.keymap import KeyMap, LoadReport, align_prefix, apply_load, apply_save
 from warmseq.checkpoints.weight_values import check_weight_values
 from warmseq.configs.base import PretrainedConfig
+from warmseq.modeling.outputs import StackRecord, resolve_flag
 from warmseq.modeling.sharing import keep_first_copy, tensor_aliases
 
 logger = logging.getLogger("warmseq")
+
+# "sdpa": torch's fused attention kernel (the default); "eager": attention weights formed by matrix products,
+# as the original's eager attention. Both give the same numbers up to rounding.
+ATTENTION_IMPLEMENTATIONS = ("eager", "sdpa")
+DEFAULT_ATTENTION = "sdpa"
+
+
+def set_attn_implementation(config: PretrainedConfig, value: str | None) -> None:
+    """Store `value` where the original keeps it, `config._attn_implementation` (never written to config.json),
+    in a pair's sub-configs too. None keeps what the config has, else the default."""
+    if value is not None and value not in ATTENTION_IMPLEMENTATIONS:
+        raise ValueError(
+            f"attn_implementation={value!r} is not supported by warmseq; expected 'sdpa' (torch's fused kernel, "
+            "the default) or 'eager' (attention weights formed explicitly)"
+        )
+    for part in (config, getattr(config, "encoder", None), getattr(config, "decoder", None)):
+        if isinstance(part, PretrainedConfig):
+            current = getattr(part, "_attn_implementation", None)
+            part._attn_implementation = value or current or DEFAULT_ATTENTION
 
 
 class PreTrainedModel(nn.Module):
@@ -24,9 +44,12 @@ class PreTrainedModel(nn.Module):
 
     config_class: ClassVar[type[PretrainedConfig]]
     uses_base_prefix: ClassVar[bool] = False  # checkpoint keys of this class carry the family's base prefix
+    base_model_prefix: ClassVar[str] = ""  # the original's name for the family's base model ("bert", ...)
+    _supports_sdpa: ClassVar[bool] = True  # read by the original's tests: both attention implementations work
 
     def __init__(self, config: PretrainedConfig) -> None:
         super().__init__()
+        set_attn_implementation(config, None)
         self.config = config
 
     def key_map(self) -> KeyMap:
@@ -47,6 +70,16 @@ class PreTrainedModel(nn.Module):
         if only_trainable:
             return sum(p.numel() for p in self.parameters() if p.requires_grad)
         return sum({id(t): t.numel() for t in [*self.parameters(), *self.buffers()]}.values())
+
+    def record_for(self, output_attentions: bool | None, output_hidden_states: bool | None) -> StackRecord | None:
+        """What a forward pass asks its stack to collect (the config's `output_*` fields fill in None), or None
+        for the fast path. With `config._attn_implementation == "eager"` the weights are formed explicitly
+        even when nothing is kept."""
+        record = StackRecord.asked(resolve_flag(output_hidden_states, self.config, "output_hidden_states"),
+                                   resolve_flag(output_attentions, self.config, "output_attentions"))
+        if record is None and getattr(self.config, "_attn_implementation", None) == "eager":
+            return StackRecord(None, None, None)
+        return record
 
     def init_weights(self) -> None:
         std = getattr(self.config, "initializer_range", 0.02)
@@ -117,14 +150,18 @@ class PreTrainedModel(nn.Module):
         output_loading_info: bool = False,
         ignore_mismatched_sizes: bool = False,
         dtype: torch.dtype | None = None,
+        attn_implementation: str | None = None,
         **config_overrides: Any,
     ) -> Any:
-        """Build the model from its config.json and load its weights; `config_overrides` set config fields."""
+        """Build the model from its config.json and load its weights; `config_overrides` set config fields.
+
+        `attn_implementation`: "sdpa" (default) or "eager", kept in `config._attn_implementation`."""
         config_overrides.pop("torch_dtype", None)
         if config is None:
             config = cls.config_class.from_pretrained(name_or_path, **config_overrides)
         else:
             config.update(config_overrides)
+        set_attn_implementation(config, attn_implementation)
         try:
             model = cls(config)
         except (ValueError, TypeError, KeyError) as err:  # a config.json that cannot build this model

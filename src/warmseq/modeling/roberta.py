@@ -11,10 +11,12 @@ class RobertaModel(BertModel):
     """RoBERTa encoder: BERT's, pooler included (kept as buffers), with its own config and key names."""
 
     config_class = RobertaConfig
+    base_model_prefix = "roberta"
 
 
 class RobertaForCausalLM(CausalLM):
     config_class = RobertaConfig
+    base_model_prefix = "roberta"
 
 
 class XLMRobertaModel(RobertaModel):

@@ -1,8 +1,9 @@
 """Weights one model holds under several names: an encoder and a decoder that share theirs.
 
 `tie_encoder_decoder=True` (Rothe et al., 2020, "share" models such as roberta2roberta) makes the
-decoder reuse the encoder's parameters wherever both have the same one: embeddings, self-attention,
-feed-forward and their norms. Cross-attention and the LM head exist only in the decoder and stay its own.
+encoder reuse the decoder's parameters wherever both have the same one: embeddings, self-attention,
+feed-forward and their norms (the original's direction: a pair built from two different modules keeps the
+decoder's values). Cross-attention and the LM head exist only in the decoder and stay its own.
 The checkpoint still lists every weight under both names, as the original's files do.
 """
 
@@ -19,28 +20,28 @@ logger = logging.getLogger("warmseq")
 
 
 def share_encoder_decoder_weights(config: EncoderDecoderConfig, encoder: nn.Module, decoder: nn.Module) -> list[str]:
-    """With `config.tie_encoder_decoder`, point the decoder's stack at the encoder's parameters.
+    """With `config.tie_encoder_decoder`, point the encoder's stack at the decoder's parameters.
 
-    Returns the shared names (as in `decoder.stack`); the values are the encoder's. Nothing happens
-    when the flag is off."""
+    Returns the shared names (as in `encoder.stack`); the values are the decoder's, as in the original.
+    Nothing happens when the flag is off. (Loading a checkpoint afterwards fills both from one copy.)"""
     if not getattr(config, "tie_encoder_decoder", False):
         return []
-    encoder_params = dict(encoder.stack.named_parameters())
+    decoder_params = dict(decoder.stack.named_parameters())
     shared = []
-    for name, param in list(decoder.stack.named_parameters()):
-        if name not in encoder_params:  # cross-attention, or layers the encoder does not have
+    for name, param in list(encoder.stack.named_parameters()):
+        if name not in decoder_params:  # layers the decoder does not have
             continue
-        source = encoder_params[name]
+        source = decoder_params[name]
         if source.shape != param.shape:
             raise ValueError(
-                f"tie_encoder_decoder=True, but {name} has shape {list(source.shape)} in the encoder "
-                f"({type(encoder).__name__}) and {list(param.shape)} in the decoder ({type(decoder).__name__}); "
+                f"tie_encoder_decoder=True, but {name} has shape {list(param.shape)} in the encoder "
+                f"({type(encoder).__name__}) and {list(source.shape)} in the decoder ({type(decoder).__name__}); "
                 "a shared encoder and decoder need the same sizes (set tie_encoder_decoder=False)"
             )
         owner_name, _, attribute = name.rpartition(".")
-        setattr(decoder.stack.get_submodule(owner_name), attribute, source)
+        setattr(encoder.stack.get_submodule(owner_name), attribute, source)
         shared.append(name)
-    logger.info("tie_encoder_decoder: the decoder shares %d tensors with the encoder", len(shared))
+    logger.info("tie_encoder_decoder: the encoder takes %d tensors of the decoder", len(shared))
     return shared
 
 

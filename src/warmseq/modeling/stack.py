@@ -11,6 +11,7 @@ from warmseq.modeling.attention import padding_mask
 from warmseq.modeling.block import Block
 from warmseq.modeling.cache import DecoderCache
 from warmseq.modeling.embeddings import Embeddings
+from warmseq.modeling.outputs import StackRecord
 
 
 class TransformerStack(nn.Module):
@@ -30,10 +31,14 @@ class TransformerStack(nn.Module):
         token_type_ids: Tensor | None = None,
         memory: Tensor | None = None,
         memory_mask: Tensor | None = None,
+        record: StackRecord | None = None,
     ) -> Tensor:
         """Hidden states (batch, seq, hidden) of a whole sequence, no cache.
 
-        `attention_mask` (batch, seq) and `memory_mask` (batch, src_len) are 0/1 padding masks."""
+        `attention_mask` (batch, seq) and `memory_mask` (batch, src_len) are 0/1 padding masks. With a
+        `record`, the weights are formed explicitly and it collects what it asks for."""
+        if record is not None:
+            return self.forward_recorded(tokens, attention_mask, token_type_ids, memory, memory_mask, record)
         x = self.embeddings(tokens, 0, token_type_ids)
         mask, is_causal = self.self_attention_mask(attention_mask, tokens.shape[1], x.dtype)
         if memory_mask is not None:
@@ -45,6 +50,29 @@ class TransformerStack(nn.Module):
             else:
                 x = layer(x, mask, is_causal, memory_kv, memory_mask)
         return self.final_norm(x) if self.final_norm is not None else x
+
+    def forward_recorded(
+        self,
+        tokens: Tensor,
+        attention_mask: Tensor | None,
+        token_type_ids: Tensor | None,
+        memory: Tensor | None,
+        memory_mask: Tensor | None,
+        record: StackRecord,
+    ) -> Tensor:
+        """`forward`, filling `record` (the slow path: attention weights formed explicitly)."""
+        x = self.embeddings(tokens, 0, token_type_ids)
+        mask, is_causal = self.self_attention_mask(attention_mask, tokens.shape[1], x.dtype)
+        if memory_mask is not None:
+            memory_mask = padding_mask(memory_mask)
+        for layer in self.layers:
+            memory_kv = layer.cross_attn.project_memory(memory) if memory is not None and layer.cross_attn else None
+            y, self_weights, cross_weights = layer.forward_with_weights(x, mask, is_causal, memory_kv, memory_mask)
+            record.layer(x, self_weights, cross_weights)
+            x = y
+        x = self.final_norm(x) if self.final_norm is not None else x
+        record.last(x)
+        return x
 
     def self_attention_mask(
         self, attention_mask: Tensor | None, seq: int, dtype: torch.dtype
@@ -80,3 +108,17 @@ class TransformerStack(nn.Module):
             x = layer(x, None, True, memory_kv, cache.memory_mask, layer_cache)
         cache.position += tokens.shape[1]
         return self.final_norm(x) if self.final_norm is not None else x
+
+    def decode_recorded(self, tokens: Tensor, cache: DecoderCache, record: StackRecord) -> Tensor:
+        """`decode`, filling `record` (generate() with output_attentions / output_hidden_states)."""
+        x = self.embeddings(tokens, cache.position)
+        for layer, layer_cache, memory_kv in zip(self.layers, cache.layers, cache.memory_kv, strict=True):
+            y, self_weights, cross_weights = layer.forward_with_weights(
+                x, None, True, memory_kv, cache.memory_mask, layer_cache
+            )
+            record.layer(x, self_weights, cross_weights)
+            x = y
+        cache.position += tokens.shape[1]
+        x = self.final_norm(x) if self.final_norm is not None else x
+        record.last(x)
+        return x

@@ -106,8 +106,7 @@ def build_model(config: TrainConfig, checkpoint: Path | None) -> Any:
     else:
         model = cls.from_encoder_decoder_pretrained(config.encoder, config.decoder)
     if config.cross_attention_from_self and checkpoint is None:
-        for block in model.decoder.stack.layers:
-            block.init_cross_attention_from_self()
+        model.decoder.init_cross_attention_from_self()
     if config.gradient_checkpointing:
         model.gradient_checkpointing_enable()
     return model
