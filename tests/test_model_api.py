@@ -11,7 +11,7 @@ import transformers
 
 import warmseq
 from tests.conftest import padded_batch, tiny_bert_kwargs
-from warmseq.modeling import auto
+from warmseq.families import FAMILY_BY_TYPE
 from warmseq.modeling.block import Block
 
 
@@ -95,8 +95,9 @@ PEER_CLASSES = {"bert": ("BertModel", "BertLMHeadModel"), "roberta": ("RobertaMo
 @pytest.mark.parametrize("model_type", sorted(PEER_CLASSES))
 def test_base_model_prefix_is_the_originals(model_type):
     peer_encoder, peer_decoder = (getattr(transformers, name) for name in PEER_CLASSES[model_type])
-    assert auto.ENCODER_CLASSES[model_type].base_model_prefix == peer_encoder.base_model_prefix != ""
-    assert auto.DECODER_CLASSES[model_type].base_model_prefix == peer_decoder.base_model_prefix != ""
+    family = FAMILY_BY_TYPE[model_type]
+    assert family.encoder_class.base_model_prefix == peer_encoder.base_model_prefix != ""
+    assert family.decoder_class.base_model_prefix == peer_decoder.base_model_prefix != ""
 
 
 def test_a_decoders_base_model_loads_into_an_encoder_as_in_the_original():
