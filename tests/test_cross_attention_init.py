@@ -36,14 +36,35 @@ def test_blocks_without_a_matching_cross_attention_refuse():
         wider.init_cross_attention_from_self()
 
 
-def test_train_option_initialises_every_decoder_layer(minilm_dir, tmp_path):
+def test_train_initialises_every_decoder_layer_by_default_and_random_on_request(minilm_dir, tmp_path):
     from warmseq.training.config import TrainConfig
     from warmseq.training.model_loading import build_model
 
-    config = TrainConfig(encoder=str(minilm_dir), decoder=str(minilm_dir), train=str(tmp_path / "train.jsonl"),
-                         output_dir=str(tmp_path / "run"), cross_attention_from_self=True)
-    model = build_model(config, None)
+    settings = dict(encoder=str(minilm_dir), decoder=str(minilm_dir), train=str(tmp_path / "train.jsonl"),
+                    output_dir=str(tmp_path / "run"))
+    model = build_model(TrainConfig(**settings), None)  # no flag: cross_attention_init="self"
     for block in model.decoder.stack.layers:
         width = block.self_attn.out.out_features
         assert torch.equal(block.cross_attn.kv.weight, block.self_attn.qkv.weight[width:])
         assert torch.equal(block.cross_attn.out.bias, block.self_attn.out.bias)
+    random = build_model(TrainConfig(**settings, cross_attention_init="random"), None)
+    for block in random.decoder.stack.layers:
+        width = block.self_attn.out.out_features
+        assert not torch.equal(block.cross_attn.kv.weight, block.self_attn.qkv.weight[width:])
+
+
+def test_the_old_flag_name_still_means_self():
+    import argparse
+
+    from warmseq.cli.train import add_arguments
+    from warmseq.training.config import TrainConfig
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    required = ["--encoder", "e", "--decoder", "d", "--train", "t", "--output-dir", "o"]
+    assert parser.parse_args([*required, "--cross-attention-from-self"]).cross_attention_init == "self"
+    assert parser.parse_args([*required, "--cross-attention-init", "random"]).cross_attention_init == "random"
+    assert parser.parse_args(required).cross_attention_init == "self"
+    saved = TrainConfig(encoder="e", decoder="d", train="t", output_dir="o").to_json_dict()
+    del saved["cross_attention_init"]
+    assert TrainConfig.from_json_dict({**saved, "cross_attention_from_self": False}).cross_attention_init == "random"

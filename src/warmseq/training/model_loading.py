@@ -97,20 +97,48 @@ def apply_special_ids(model: Any, ids: SpecialIds) -> None:
 def build_model(config: TrainConfig, checkpoint: Path | None) -> Any:
     """The checkpoint's model when resuming, else the warm-started `config.encoder` + `config.decoder`."""
     cls = model_class()
+    decoder_missing: list[str] | None = None  # decoder checkpoint keys left newly initialised
     if checkpoint is not None:
         model = cls.from_pretrained(str(checkpoint))
     elif config.random_init:
         model = randomly_initialised(cls, config)
-    elif config.tie_encoder_decoder:
-        model = cls.from_encoder_decoder_pretrained(config.encoder, config.decoder, tie_encoder_decoder=True)
     else:
-        model = cls.from_encoder_decoder_pretrained(config.encoder, config.decoder)
-    if config.cross_attention_from_self and checkpoint is None:
-        for block in model.decoder.stack.layers:
-            block.init_cross_attention_from_self()
+        tie = {"tie_encoder_decoder": True} if config.tie_encoder_decoder else {}
+        model, reports = cls.from_encoder_decoder_pretrained(
+            config.encoder, config.decoder, output_loading_info=True, **tie
+        )
+        decoder_missing = reports.get("decoder", {}).get("missing_keys")
+    if config.cross_attention_init == "self" and checkpoint is None:
+        init_cross_attention_from_self(model, decoder_missing)
     if config.gradient_checkpointing:
         model.gradient_checkpointing_enable()
     return model
+
+
+def init_cross_attention_from_self(model: Any, decoder_missing: list[str] | None) -> int:
+    """Copy each decoder layer's self-attention into its new cross-attention where it can serve; return how many.
+
+    It can serve when the memory reaching cross-attention (the encoder's output, after `enc_to_dec_proj`
+    where the widths differ) is as wide as the decoder. A decoder checkpoint that left nothing newly
+    initialised (`decoder_missing == []`, e.g. a seq2seq decoder) brought pretrained cross-attention: kept."""
+    layers = getattr(getattr(getattr(model, "decoder", None), "stack", None), "layers", None)
+    if not layers:
+        return 0
+    if decoder_missing is not None and not decoder_missing:
+        logger.info("cross-attention: the decoder checkpoint holds it; kept as loaded")
+        return 0
+    copied = 0
+    for block in layers:
+        cross, own = getattr(block, "cross_attn", None), getattr(block, "self_attn", None)
+        if cross is None or own is None or cross.kv.weight.shape[1] != own.qkv.weight.shape[1]:
+            continue
+        block.init_cross_attention_from_self()
+        copied += 1
+    if copied < len(layers):
+        logger.warning("cross-attention: %d of %d decoder layers can start from their self-attention (the "
+                       "memory's width differs from the decoder's in the rest); those stay random",
+                       copied, len(layers))
+    return copied
 
 
 def randomly_initialised(cls: Any, config: TrainConfig) -> Any:

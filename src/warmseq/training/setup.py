@@ -26,7 +26,7 @@ from .model_loading import (
 )
 from .records import read_text_pairs
 from .run_folder import prepare_run_folder
-from .schedule import LearningRateSchedule, build_optimizer
+from .schedule import LearningRateSchedule, build_optimizer, default_learning_rate, warmup_for
 from .state import TrainerState, latest_checkpoint, read_trainer_state, remove_unfinished_saves
 from .state_files import load_optimizer_state, load_rng_state, restore_rng_state, rng_state
 from .tokenized import tokenize_pairs
@@ -131,6 +131,24 @@ def restore_progress(
     return state
 
 
+def decoder_width(model: Any) -> int | None:
+    width = getattr(getattr(model.config, "decoder", None), "hidden_size", None)
+    return width if isinstance(width, int) else None
+
+
+def initial_schedule(config: TrainConfig, model: Any) -> LearningRateSchedule:
+    """The schedule over `config.step_limit` steps; a time-budgeted run starts from DEFAULT_MAX_STEPS and the
+    loop refits it to the steps the budget holds once the first step is timed."""
+    from .config import DEFAULT_MAX_STEPS
+
+    lr = config.lr if config.lr is not None else default_learning_rate(decoder_width(model))
+    if config.lr is None:
+        logger.info("learning rate %.3g (the default for a decoder of width %s)", lr, decoder_width(model))
+    total = config.step_limit or DEFAULT_MAX_STEPS
+    return LearningRateSchedule(lr, warmup_for(total, config.warmup_steps, config.warmup_fraction), total,
+                                config.schedule)
+
+
 def set_up_run(config: TrainConfig, rank_info: RankInfo, device: torch.device) -> TrainingRun:
     autocast = autocast_for(config, device)
     prepare_folder_on_main(config, rank_info, device)
@@ -159,8 +177,8 @@ def set_up_run(config: TrainConfig, rank_info: RankInfo, device: torch.device) -
     )
     model.to(device)
     model.train()
-    optimizer = build_optimizer(model, config.lr, config.weight_decay)
-    schedule = LearningRateSchedule(config.lr, config.warmup_steps, config.max_steps, config.schedule)
+    schedule = initial_schedule(config, model)
+    optimizer = build_optimizer(model, schedule.peak_lr, config.weight_decay)
     torch.manual_seed(config.seed + rank_info.rank)  # dropout differs between ranks
     state = TrainerState(schedule=schedule.to_json_dict(), world_size=rank_info.world_size)
     if checkpoint is not None:
