@@ -76,6 +76,7 @@ def test_a_budgeted_run_ends_with_the_learning_rate_at_its_schedules_end(stand_i
     rates = [record["lr"] for record in records if record["kind"] == "train"]
     assert len(rates) == result.step  # log_every=1
     assert max(rates) > 0.5 * peak  # it warmed up to near its peak ...
-    # ... and the last step ran at about the linear schedule's last value, not partway down
-    assert rates[-1] <= 2 * peak / (schedule["total_steps"] - schedule["warmup_steps"])
+    # ... and the last step ran within a few steps of the schedule's end (the estimate moves with the machine's
+    # load), not partway down: a fixed 1000-step schedule would still be near its peak here
+    assert rates[-1] <= 4 * peak / (schedule["total_steps"] - schedule["warmup_steps"])
     assert records[-1] == {"kind": "stop", "step": result.step, "reason": "max_minutes"}
