@@ -81,7 +81,7 @@ class TrainConfig:
     pad_token_id: int | None = None
     eval_max_examples: int | None = 200
     eval_num_beams: int = 1
-    eval_max_new_tokens: int = 64
+    eval_max_new_tokens: int = 32  # also generation_config.json's max_new_tokens; targets are cut at 32 too
     num_sample_predictions: int = 3
     length_pool_batches: int = 50
     show_progress: bool = True
