@@ -7,6 +7,7 @@ import dataclasses
 import pytest
 import torch
 
+import warmseq
 from tests.families.test_sharing import our_pair
 from warmseq.modeling.block import Block
 
@@ -68,3 +69,26 @@ def test_the_old_flag_name_still_means_self():
     saved = TrainConfig(encoder="e", decoder="d", train="t", output_dir="o").to_json_dict()
     del saved["cross_attention_init"]
     assert TrainConfig.from_json_dict({**saved, "cross_attention_from_self": False}).cross_attention_init == "random"
+
+
+def test_training_copies_where_the_memory_fits_and_keeps_pretrained_cross_attention():
+    from tests.families.peer_families import FAMILIES
+    from warmseq.training.model_loading import init_cross_attention_from_self
+
+    def copied(model) -> list[bool]:
+        return [torch.equal(block.cross_attn.out.weight, block.self_attn.out.weight)
+                for block in model.decoder.stack.layers]
+
+    kept = our_pair("bert", "bert")
+    assert init_cross_attention_from_self(kept, decoder_missing=[]) == 0  # the decoder checkpoint had every weight
+    assert not any(copied(kept))
+    same = our_pair("bert", "bert")
+    assert init_cross_attention_from_self(same, decoder_missing=["some.crossattention.key"]) == len(copied(same))
+    assert copied(same) and all(copied(same))
+    bert = FAMILIES["bert"]
+    config = warmseq.EncoderDecoderConfig.from_encoder_decoder_configs(
+        warmseq.BertConfig(**bert.kwargs(hidden_size=48, num_attention_heads=6)), warmseq.BertConfig(**bert.kwargs()),
+        decoder_start_token_id=0, pad_token_id=0)
+    projected = warmseq.EncoderDecoderModel(config)
+    assert projected.enc_to_dec_proj is not None  # the memory reaches cross-attention at the decoder's width
+    assert init_cross_attention_from_self(projected, None) == len(copied(projected)) and all(copied(projected))

@@ -223,7 +223,7 @@ def run_steps(run: TrainingRun, log: MetricsLog, stop: StopRequest) -> TrainResu
     show = config.show_progress and run.rank_info.is_main
     bar = tqdm(total=run.schedule.total_steps, initial=state.step, disable=not show, desc="training", unit="step")
     window = empty_window()
-    limited = config.max_minutes and budget is None  # a step count with a deadline: stop at whichever comes first
+    limited = config.max_minutes is not None and budget is None  # steps and a deadline: whichever comes first
     deadline = time.monotonic() + 60 * config.max_minutes if limited else None
     with bar:
         while budget is not None or state.step < config.step_limit:
