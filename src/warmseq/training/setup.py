@@ -13,7 +13,7 @@ from typing import Any
 import torch
 
 from .batching import LengthBatcher
-from .config import TrainConfig
+from .config import DEFAULT_MAX_STEPS, TrainConfig
 from .distributed import RankInfo, broadcast_flag, gather_tensors
 from .model_loading import (
     SpecialIds,
@@ -139,8 +139,6 @@ def decoder_width(model: Any) -> int | None:
 def initial_schedule(config: TrainConfig, model: Any) -> LearningRateSchedule:
     """The schedule over `config.step_limit` steps; a time-budgeted run starts from DEFAULT_MAX_STEPS and the
     loop refits it to the steps the budget holds once the first step is timed."""
-    from .config import DEFAULT_MAX_STEPS
-
     lr = config.lr if config.lr is not None else default_learning_rate(decoder_width(model))
     if config.lr is None:
         logger.info("learning rate %.3g (the default for a decoder of width %s)", lr, decoder_width(model))
