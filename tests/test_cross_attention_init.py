@@ -43,11 +43,11 @@ def test_encoder_width_does_not_matter_and_the_help_says_so(tmp_path):
     from warmseq.training.model_loading import build_model
 
     assert "memory_size" not in {f.name for f in dataclasses.fields(TransformerSpec)}  # no dead width field
-    assert "equal" not in HELP["cross_attention_from_self"]
+    assert "equal" not in HELP["cross_attention_init"] and "as wide as" not in HELP["cross_attention_init"]
     warmseq.BertModel(warmseq.BertConfig(**tiny_bert_kwargs(hidden_size=48))).save_pretrained(tmp_path / "enc")
     warmseq.BertLMHeadModel(warmseq.BertConfig(**tiny_bert_kwargs(is_decoder=True))).save_pretrained(tmp_path / "dec")
     config = TrainConfig(encoder=str(tmp_path / "enc"), decoder=str(tmp_path / "dec"), train="t", output_dir="o",
-                         cross_attention_from_self=True)
+                         cross_attention_init="self")
     model = build_model(config, None).eval()
     model.config.decoder_start_token_id, model.config.pad_token_id = 1, 0
     assert model.enc_to_dec_proj.weight.shape == (32, 48)
@@ -58,14 +58,58 @@ def test_encoder_width_does_not_matter_and_the_help_says_so(tmp_path):
         assert model(input_ids=ids, labels=ids).loss.isfinite()
 
 
-def test_train_option_initialises_every_decoder_layer(minilm_dir, tmp_path):
+def test_train_initialises_every_decoder_layer_by_default_and_random_on_request(minilm_dir, tmp_path):
     from warmseq.training.config import TrainConfig
     from warmseq.training.model_loading import build_model
 
-    config = TrainConfig(encoder=str(minilm_dir), decoder=str(minilm_dir), train=str(tmp_path / "train.jsonl"),
-                         output_dir=str(tmp_path / "run"), cross_attention_from_self=True)
-    model = build_model(config, None)
+    settings = dict(encoder=str(minilm_dir), decoder=str(minilm_dir), train=str(tmp_path / "train.jsonl"),
+                    output_dir=str(tmp_path / "run"))
+    model = build_model(TrainConfig(**settings), None)  # no flag: cross_attention_init="self"
     for block in model.decoder.stack.layers:
         width = block.self_attn.out.out_features
         assert torch.equal(block.cross_attn.kv.weight, block.self_attn.qkv.weight[width:])
         assert torch.equal(block.cross_attn.out.bias, block.self_attn.out.bias)
+    random = build_model(TrainConfig(**settings, cross_attention_init="random"), None)
+    for block in random.decoder.stack.layers:
+        width = block.self_attn.out.out_features
+        assert not torch.equal(block.cross_attn.kv.weight, block.self_attn.qkv.weight[width:])
+
+
+def test_the_old_flag_name_still_means_self():
+    import argparse
+
+    from warmseq.cli.train import add_arguments
+    from warmseq.training.config import TrainConfig
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    required = ["--encoder", "e", "--decoder", "d", "--train", "t", "--output-dir", "o"]
+    assert parser.parse_args([*required, "--cross-attention-from-self"]).cross_attention_init == "self"
+    assert parser.parse_args([*required, "--cross-attention-init", "random"]).cross_attention_init == "random"
+    assert parser.parse_args(required).cross_attention_init == "self"
+    saved = TrainConfig(encoder="e", decoder="d", train="t", output_dir="o").to_json_dict()
+    del saved["cross_attention_init"]
+    assert TrainConfig.from_json_dict({**saved, "cross_attention_from_self": False}).cross_attention_init == "random"
+
+
+def test_training_copies_where_the_memory_fits_and_keeps_pretrained_cross_attention():
+    from tests.families.peer_families import FAMILIES
+    from warmseq.training.model_loading import init_cross_attention_from_self
+
+    def copied(model) -> list[bool]:
+        return [torch.equal(block.cross_attn.out.weight, block.self_attn.out.weight)
+                for block in model.decoder.stack.layers]
+
+    kept = our_pair("bert", "bert")
+    assert init_cross_attention_from_self(kept, decoder_missing=[]) == 0  # the decoder checkpoint had every weight
+    assert not any(copied(kept))
+    same = our_pair("bert", "bert")
+    assert init_cross_attention_from_self(same, decoder_missing=["some.crossattention.key"]) == len(copied(same))
+    assert copied(same) and all(copied(same))
+    bert = FAMILIES["bert"]
+    config = warmseq.EncoderDecoderConfig.from_encoder_decoder_configs(
+        warmseq.BertConfig(**bert.kwargs(hidden_size=48, num_attention_heads=6)), warmseq.BertConfig(**bert.kwargs()),
+        decoder_start_token_id=0, pad_token_id=0)
+    projected = warmseq.EncoderDecoderModel(config)
+    assert projected.enc_to_dec_proj is not None  # the memory reaches cross-attention at the decoder's width
+    assert init_cross_attention_from_self(projected, None) == len(copied(projected)) and all(copied(projected))

@@ -25,9 +25,14 @@ def test_train_then_evaluate_the_run_then_inspect_its_checkpoint(
     scored = run_cli(
         "evaluate", str(run), "--data", str(data_file), "--limit", "3", "--max-new-tokens", "4",
         "--num-beams", "2", "--no-repeat-ngram-size", "1", "--length-penalty", "0.5", "--output", str(predictions),
+        "--baseline", "lead", "--resamples", "100",
     )  # fmt: skip
     assert "checkpoint-2 (latest checkpoint of the run)" in scored.stderr
-    assert "(3 examples)" in scored.stdout and "rougeL:" in scored.stdout
+    assert "(3 examples)" in scored.stdout and "95% bootstrap interval, 100 resamples, seed 0" in scored.stdout
+    header, *rows = [line for line in scored.stdout.splitlines() if line.startswith("  ")]
+    assert header.split() == ["model", "lead", "model", "-", "lead"]
+    assert [row.split()[0] for row in rows] == ["rouge1:", "rouge2:", "rougeL:"]
+    assert all(row.count("[") == 3 for row in rows)  # model, lead and gain, each with its interval
     lines = [json.loads(line) for line in predictions.read_text(encoding="utf-8").splitlines()]
     assert len(lines) == 3 and set(lines[0]) == {"source", "reference", "prediction"}
     for line in lines:  # no_repeat_ngram_size=1: no token twice, so no word twice

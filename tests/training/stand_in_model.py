@@ -121,7 +121,10 @@ class StandInSeq2Seq(torch.nn.Module):
         return model
 
     @classmethod
-    def from_encoder_decoder_pretrained(cls, encoder: str, decoder: str, **options: object) -> StandInSeq2Seq:
+    def from_encoder_decoder_pretrained(
+        cls, encoder: str, decoder: str, output_loading_info: bool = False, **options: object
+    ) -> StandInSeq2Seq | tuple[StandInSeq2Seq, dict]:
         sizes = json.loads((Path(decoder) / STAND_IN_CONFIG).read_text())
         dropout = float(sizes.get("dropout", 0.0))
-        return cls(sizes["vocab_size"], sizes["hidden"], sizes["max_position_embeddings"], dropout)
+        model = cls(sizes["vocab_size"], sizes["hidden"], sizes["max_position_embeddings"], dropout)
+        return (model, {"encoder": {}, "decoder": {}}) if output_loading_info else model

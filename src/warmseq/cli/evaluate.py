@@ -5,10 +5,16 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from warmseq.cli.devices import check_device
 from warmseq.cli.errors import UsageError
 from warmseq.cli.generate import GENERATION_FLAGS
+from warmseq.training.baselines import BASELINES
+from warmseq.training.bootstrap import DEFAULT_RESAMPLES
+
+if TYPE_CHECKING:
+    from warmseq.training.evaluate import EvalResult
 
 # Generation settings evaluate can override beside --num-beams and --max-new-tokens: flag name -> type.
 SEARCH_FLAGS = {name: GENERATION_FLAGS[name] for name in ("no_repeat_ngram_size", "length_penalty")}
@@ -38,6 +44,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "scores-<data>.json goes beside it",
     )
     parser.add_argument("--bleu", action="store_true", help="add corpus BLEU (sacreBLEU)")
+    parser.add_argument(
+        "--baseline",
+        choices=sorted(BASELINES),
+        help="also score this baseline on the same examples ('lead': each source's first sentence)",
+    )
+    parser.add_argument(
+        "--resamples", type=int, default=DEFAULT_RESAMPLES,
+        help=f"bootstrap resamples for the 95%% intervals (default: {DEFAULT_RESAMPLES})",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the bootstrap resampling (default: 0)")
     parser.add_argument("--device", help="torch device (default: cuda when available, else cpu)")
 
 
@@ -49,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
     if args.batch_size < 1:
         raise UsageError(f"--batch-size must be >= 1, got {args.batch_size}")
     check_device(args.device)
+    if args.resamples < 1:
+        raise UsageError(f"--resamples must be >= 1, got {args.resamples}")
     checkpoint = resolve_checkpoint(Path(args.checkpoint))
     output = Path(args.output) if args.output else None
     result = evaluate(
@@ -65,15 +83,36 @@ def run(args: argparse.Namespace) -> int:
         with_bleu=args.bleu,
         device=args.device,
         generation={name: getattr(args, name) for name in SEARCH_FLAGS if getattr(args, name) is not None},
+        baseline=args.baseline,
+        resamples=args.resamples,
+        seed=args.seed,
     )
     predictions = result.predictions_path
     if output is not None and predictions != output:
         predictions = predictions.replace(output)
-    print(f"{checkpoint} on {args.data} ({result.count} examples)")
-    for name, value in result.scores.items():
-        print(f"  {name}: {value:.2f}")
+    print(f"{checkpoint} on {args.data} ({result.count} examples); "
+          f"[95% bootstrap interval, {args.resamples} resamples, seed {args.seed}]")
+    print_scores(result)
     print(f"predictions: {predictions}\nscores: {result.scores_path}")
     return 0
+
+
+def print_scores(result: EvalResult) -> None:
+    """One line per score: the model's, then the baseline's and the model's lead over it on the same examples."""
+    header = f"  {'':8} {'model':>22}"
+    if result.baseline is not None:
+        header += f" {result.baseline:>22} {'model - ' + result.baseline:>23}"
+    print(header)
+    for name, value in result.scores.items():
+        parts = result.intervals.get(name)
+        if parts is None:  # BLEU: a corpus score, no interval
+            print(f"  {name + ':':8} {value:22.2f}")
+            continue
+        line = f"  {name + ':':8} {parts['system']!s:>22}"
+        if "baseline" in parts:
+            gain = parts["difference"]
+            line += f" {parts['baseline']!s:>22} {gain.mean:+7.2f} [{gain.low:+.2f}, {gain.high:+.2f}]"
+        print(line)
 
 
 def resolve_checkpoint(path: Path) -> Path:

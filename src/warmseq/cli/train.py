@@ -13,7 +13,7 @@ import typing
 from typing import Any
 
 from warmseq.cli.devices import check_device
-from warmseq.training.config import PRECISIONS, SCHEDULES, TrainConfig
+from warmseq.training.config import CROSS_ATTENTION_INITS, PRECISIONS, SCHEDULES, TrainConfig
 
 HELP = {
     "encoder": "pretrained encoder folder or Hub id (its tokenizer reads the sources)",
@@ -26,16 +26,30 @@ HELP = {
     "max_grad_norm": "gradient clipping norm ('none' turns clipping off)",
     "show_progress": "progress bar on stderr",
     "random_init": "same architecture with every weight drawn fresh (the warm-start baseline)",
-    "cross_attention_from_self": "start each decoder layer's new cross-attention as a copy of its self-attention "
-    "(any encoder width: a wider or narrower encoder is projected to the decoder's)",
+    "cross_attention_init": "each decoder layer's new cross-attention starts as a copy of its self-attention "
+    "('self'; any encoder width: a wider or narrower encoder is projected to the decoder's), or random ('random')",
+    "max_steps": "optimizer steps (default: as many as --max-minutes holds, else 1000)",
+    "max_minutes": "wall-clock budget for training; without --max-steps the learning-rate schedule is fitted to it",
+    "lr": "peak learning rate (default: 2e-4 for a 384-wide decoder such as MiniLM, scaled by 384/width above)",
+    "warmup_steps": "linear warmup steps (default: --warmup-fraction of the run)",
+    "warmup_fraction": "linear warmup as a fraction of the run's steps",
 }
-CHOICES = {"schedule": SCHEDULES, "precision": PRECISIONS}
+CHOICES = {"schedule": SCHEDULES, "precision": PRECISIONS, "cross_attention_init": CROSS_ATTENTION_INITS}
+NO_DEFAULT_NOTE = {"max_steps", "lr", "warmup_steps"}  # their help says what None means
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     hints = typing.get_type_hints(TrainConfig)
     for field in dataclasses.fields(TrainConfig):
         add_field_flag(parser, field, hints[field.name])
+    parser.add_argument(
+        "--cross-attention-from-self",
+        dest="cross_attention_init",
+        action="store_const",
+        const="self",
+        default=argparse.SUPPRESS,
+        help="same as --cross-attention-init self (the default)",
+    )
 
 
 def add_field_flag(parser: argparse.ArgumentParser, field: dataclasses.Field, hint: Any) -> None:
@@ -49,7 +63,7 @@ def add_field_flag(parser: argparse.ArgumentParser, field: dataclasses.Field, hi
         parser.add_argument(flag, dest=field.name, action="store_true", help=help_text)
         return
     kind, optional = value_type(hint)
-    default_note = "" if required else f" (default: {field.default})"
+    default_note = "" if required or field.name in NO_DEFAULT_NOTE else f" (default: {field.default})"
     parser.add_argument(
         flag,
         dest=field.name,

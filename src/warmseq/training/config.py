@@ -9,6 +9,8 @@ from typing import Any
 
 SCHEDULES = ("linear", "cosine", "constant")
 PRECISIONS = ("fp32", "bf16", "fp16")
+CROSS_ATTENTION_INITS = ("self", "random")
+DEFAULT_MAX_STEPS = 1000  # the run's length when neither --max-steps nor --max-minutes is given
 
 # Fields that may change between a run and its resumption without making it a different run.
 RESUMABLE_FIELDS = frozenset(
@@ -47,19 +49,20 @@ class TrainConfig:
     validation: str | None = None
     source_field: str = "text"
     target_field: str = "summary"
-    max_steps: int = 1000
-    max_minutes: float | None = None  # wall-clock budget for the steps; stops (and saves) when spent
+    max_steps: int | None = None  # None: --max-minutes decides the length, else DEFAULT_MAX_STEPS
+    max_minutes: float | None = None  # wall-clock budget for the steps; alone, it also sets the schedule's length
     batch_size: int = 16
     max_tokens: int | None = None
-    lr: float = 5e-5
+    lr: float | None = None  # None: default_learning_rate(decoder width), 2e-4 for MiniLM (docs/results.md)
     weight_decay: float = 0.01
-    warmup_steps: int = 0
+    warmup_steps: int | None = None  # None: warmup_fraction of the run
+    warmup_fraction: float = 0.1
     schedule: str = "linear"
     grad_accum: int = 1
     max_grad_norm: float | None = 1.0
     label_smoothing: float = 0.0
-    max_source_length: int = 256
-    max_target_length: int = 64
+    max_source_length: int = 64  # measured: short sources buy more steps per minute (docs/results.md)
+    max_target_length: int = 32
     eval_every: int = 0
     save_every: int = 500
     log_every: int = 10
@@ -69,7 +72,7 @@ class TrainConfig:
     overwrite: bool = False
     tie_encoder_decoder: bool = False
     random_init: bool = False  # same architecture, no pretrained weights (the warm-start baseline)
-    cross_attention_from_self: bool = False  # each decoder layer's new cross-attention starts as its self-attention
+    cross_attention_init: str = "self"  # new cross-attention: a copy of the layer's self-attention, or random
     gradient_checkpointing: bool = False
     precision: str = "fp32"
     device: str | None = None
@@ -78,7 +81,7 @@ class TrainConfig:
     pad_token_id: int | None = None
     eval_max_examples: int | None = 200
     eval_num_beams: int = 1
-    eval_max_new_tokens: int = 64
+    eval_max_new_tokens: int = 32  # also generation_config.json's max_new_tokens; targets are cut at 32 too
     num_sample_predictions: int = 3
     length_pool_batches: int = 50
     show_progress: bool = True
@@ -92,6 +95,9 @@ class TrainConfig:
     @classmethod
     def from_json_dict(cls, values: dict[str, Any]) -> TrainConfig:
         known = {f.name for f in dataclasses.fields(cls)}
+        values = dict(values)
+        if "cross_attention_from_self" in values:  # the flag's name before --cross-attention-init
+            values["cross_attention_init"] = "self" if values.pop("cross_attention_from_self") else "random"
         unknown = sorted(set(values) - known)
         if unknown:
             raise ValueError(f"TrainConfig: unknown fields {unknown}; known fields are {sorted(known)}")
@@ -101,11 +107,22 @@ class TrainConfig:
     def output_path(self) -> Path:
         return Path(self.output_dir)
 
+    @property
+    def is_time_budgeted(self) -> bool:
+        """The time budget alone decides the run's length (and so its learning-rate schedule)."""
+        return self.max_steps is None and self.max_minutes is not None
+
+    @property
+    def step_limit(self) -> int | None:
+        """The number of steps to stop at; None when the time budget decides."""
+        if self.max_steps is not None:
+            return self.max_steps
+        return None if self.max_minutes is not None else DEFAULT_MAX_STEPS
+
 
 def check_config(config: TrainConfig) -> None:
     """Raise ValueError naming the first setting that cannot work."""
     positive = {
-        "max_steps": config.max_steps,
         "batch_size": config.batch_size,
         "grad_accum": config.grad_accum,
         "max_source_length": config.max_source_length,
@@ -120,7 +137,6 @@ def check_config(config: TrainConfig) -> None:
         if value < 1:
             raise ValueError(f"TrainConfig.{name} (--{flag(name)}) must be >= 1, got {value}")
     non_negative = {
-        "warmup_steps": config.warmup_steps,
         "eval_every": config.eval_every,
         "save_every": config.save_every,
         "weight_decay": config.weight_decay,
@@ -134,9 +150,24 @@ def check_config(config: TrainConfig) -> None:
             "TrainConfig.max_target_length (--max-target-length) must be >= 2 "
             f"(at least one token plus the end token), got {config.max_target_length}"
         )
-    if config.max_tokens is not None and config.max_tokens < 1:
-        raise ValueError(f"TrainConfig.max_tokens (--max-tokens) must be >= 1, got {config.max_tokens}")
-    if not config.lr > 0:
+    for name in ("max_steps", "max_tokens"):
+        value = getattr(config, name)
+        if value is not None and value < 1:
+            raise ValueError(f"TrainConfig.{name} (--{flag(name)}) must be >= 1, got {value}")
+    if config.warmup_steps is not None and config.warmup_steps < 0:
+        raise ValueError(f"TrainConfig.warmup_steps (--warmup-steps) must be >= 0, got {config.warmup_steps}")
+    if not 0.0 <= config.warmup_fraction < 1.0:
+        raise ValueError(
+            f"TrainConfig.warmup_fraction (--warmup-fraction) must be in [0, 1), got {config.warmup_fraction}"
+        )
+    if config.max_minutes is not None and not config.max_minutes > 0:
+        raise ValueError(f"TrainConfig.max_minutes (--max-minutes) must be > 0, got {config.max_minutes}")
+    if config.cross_attention_init not in CROSS_ATTENTION_INITS:
+        raise ValueError(
+            f"TrainConfig.cross_attention_init (--cross-attention-init) must be one of {CROSS_ATTENTION_INITS}, "
+            f"got {config.cross_attention_init!r}"
+        )
+    if config.lr is not None and not config.lr > 0:
         raise ValueError(f"TrainConfig.lr (--lr) must be > 0, got {config.lr}")
     if not 0.0 <= config.label_smoothing < 1.0:
         raise ValueError(

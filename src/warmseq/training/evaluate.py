@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from warmseq.devices import default_device
 from warmseq.json_files import GENERATION_CONFIG_NAME, read_json_if_present
 
-from .metrics import rouge, sacrebleu_score
+from .baselines import baseline_outputs
+from .bootstrap import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES, Interval, bootstrap_intervals
+from .metrics import ROUGE_TYPES, rouge_per_example, sacrebleu_score
 from .model_loading import load_checkpoint_tokenizers, load_trained_model, resolve_special_ids, usable_positions
 from .records import read_text_pairs
 from .state import TRAINER_STATE
@@ -22,12 +24,16 @@ DEFAULT_MAX_NEW_TOKENS = 64
 
 @dataclass(frozen=True)
 class EvalResult:
-    """Scores (ROUGE-1/2/L in percent, BLEU if asked) and where the files went."""
+    """Scores (ROUGE-1/2/L in percent, BLEU if asked) and where the files went. `intervals` holds, per ROUGE
+    type, the bootstrap interval of the model ("system") and, given a baseline, of the baseline on the same
+    examples ("baseline") and of the paired difference ("difference")."""
 
     scores: dict[str, float]
     predictions_path: Path
     scores_path: Path
     count: int
+    intervals: dict[str, dict[str, Interval]] = field(default_factory=dict)
+    baseline: str | None = None
 
 
 def saved_source_length(checkpoint: Path, model: Any) -> int:
@@ -50,13 +56,18 @@ def evaluate(
     with_bleu: bool = False,
     device: str | None = None,
     generation: dict[str, Any] | None = None,
+    baseline: str | None = None,
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
 ) -> EvalResult:
     """Generate for every source in `data_path` with the checkpoint's generation config (or the
     given overrides; `generation` holds further generate() keywords, e.g. no_repeat_ngram_size) and
     score against the targets.
 
-    Writes `predictions-<data stem>.jsonl` (source, reference, prediction per line) and
-    `scores-<data stem>.json` into `output_dir` (default: the checkpoint folder).
+    ROUGE comes with 95% bootstrap intervals (`resamples`, `seed`); `baseline="lead"` scores the lead
+    sentence of each source on the same examples beside it. Writes `predictions-<data stem>.jsonl` (source,
+    reference, prediction per line) and `scores-<data stem>.json` into `output_dir` (default: the checkpoint
+    folder).
     """
     checkpoint = Path(checkpoint_dir)
     if not (checkpoint / "config.json").is_file():
@@ -87,10 +98,16 @@ def evaluate(
     predictions = generate_texts(model, tokens, indices, target_tokenizer, batch_size, ids.source_pad, torch_device,
                                  settings)
     ordered = [predictions[i] for i in indices]
-    scores = rouge(ordered, texts.targets)
+    per_example = rouge_per_example(ordered, texts.targets)
+    baseline_scores = (
+        rouge_per_example(baseline_outputs(baseline, texts.sources), texts.targets) if baseline is not None else None
+    )
+    intervals = bootstrap_intervals(per_example, baseline_scores, resamples=resamples, seed=seed)
+    scores = {name: intervals[name]["system"].mean for name in ROUGE_TYPES}
     if with_bleu:
         scores["bleu"] = sacrebleu_score(ordered, texts.targets)
-    return write_results(
+    summary = {"intervals": interval_summary(intervals, resamples, seed), "baseline": baseline}
+    result = write_results(
         checkpoint,
         Path(output_dir) if output_dir else checkpoint,
         Path(data_path),
@@ -98,8 +115,16 @@ def evaluate(
         texts.targets,
         ordered,
         scores,
-        settings,
+        {**settings, **summary},
     )
+    return EvalResult(result.scores, result.predictions_path, result.scores_path, result.count, intervals, baseline)
+
+
+def interval_summary(intervals: dict[str, dict[str, Interval]], resamples: int, seed: int) -> dict[str, Any]:
+    """The intervals as scores-*.json records them."""
+    described = {name: {part: interval.to_json_dict() for part, interval in parts.items()}
+                 for name, parts in intervals.items()}
+    return {"confidence": DEFAULT_CONFIDENCE, "resamples": resamples, "seed": seed, **described}
 
 
 def write_results(

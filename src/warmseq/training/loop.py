@@ -26,6 +26,7 @@ from .schedule import clip_gradients, set_learning_rate
 from .setup import TrainingRun, resolve_device, set_up_run
 from .state import CheckpointContents, checkpoint_name, latest_checkpoint, rotate_checkpoints, save_checkpoint
 from .stop_signal import StopRequest
+from .time_budget import SPENT_KEY, TimeBudget, refit_schedule, saved_schedule
 from .validation import validate
 
 logger = logging.getLogger(__name__)
@@ -182,15 +183,46 @@ def empty_window() -> dict[str, float]:
     return {"loss_sum": 0.0, "targets": 0.0, "tokens": 0.0, "seconds": 0.0, "lr": 0.0, "grad_norm": 0.0}
 
 
+def start_budget(run: TrainingRun) -> TimeBudget | None:
+    """The time budget of a run sized by --max-minutes alone (None otherwise); a resumed run keeps the
+    schedule it had reached and the time it had spent."""
+    config, state = run.config, run.state
+    if not config.is_time_budgeted:
+        return None
+    assert config.max_minutes is not None
+    if run.resumed_from is not None:
+        run.schedule = saved_schedule(state.schedule, run.schedule)
+    return TimeBudget(60 * config.max_minutes, state.step, float(state.schedule.get(SPENT_KEY, 0.0)))
+
+
+def refit_to_budget(run: TrainingRun, budget: TimeBudget) -> bool:
+    """Stretch the schedule to the steps that still fit; True when none does (the step just run was the last).
+
+    Every rank adopts the ranks' mean estimate, so all step with the same learning rate and stop together."""
+    config, state = run.config, run.state
+    budget.step_finished(state.step)
+    estimate = budget.estimated_total(state.step)
+    # (-1 while a rank cannot estimate yet: after the first step here, the same step on every rank)
+    (summed,) = sum_across_ranks([float(estimate if estimate is not None else -1)], run.rank_info, run.device)
+    if summed < 0:
+        return False  # keep the provisional schedule for one more step
+    total = max(state.step, int(summed / run.rank_info.world_size))
+    run.schedule = refit_schedule(run.schedule, total, config.warmup_steps, config.warmup_fraction)
+    state.schedule = {**run.schedule.to_json_dict(), SPENT_KEY: budget.spent()}
+    return total <= state.step
+
+
 def run_steps(run: TrainingRun, log: MetricsLog, stop: StopRequest) -> TrainResult:
     config, state = run.config, run.state
-    result = TrainResult(config.output_path, state.step, "max_steps")
+    budget = start_budget(run)
+    result = TrainResult(config.output_path, state.step, "max_minutes" if budget else "max_steps")
     show = config.show_progress and run.rank_info.is_main
-    bar = tqdm(total=config.max_steps, initial=state.step, disable=not show, desc="training", unit="step")
+    bar = tqdm(total=run.schedule.total_steps, initial=state.step, disable=not show, desc="training", unit="step")
     window = empty_window()
-    deadline = time.monotonic() + 60 * config.max_minutes if config.max_minutes else None
+    limited = config.max_minutes is not None and budget is None  # steps and a deadline: whichever comes first
+    deadline = time.monotonic() + 60 * config.max_minutes if limited else None
     with bar:
-        while state.step < config.max_steps:
+        while budget is not None or state.step < config.step_limit:
             if deadline is not None and time.monotonic() >= deadline:
                 stop.request("max_minutes")  # every rank sees it through the step's stop vote
             started = time.perf_counter()
@@ -208,8 +240,12 @@ def run_steps(run: TrainingRun, log: MetricsLog, stop: StopRequest) -> TrainResu
             window["tokens"] += outcome.tokens
             window["seconds"] += time.perf_counter() - started
             window.update(lr=outcome.lr, grad_norm=outcome.grad_norm)
+            if budget is not None:
+                finished = refit_to_budget(run, budget)
+                bar.total = run.schedule.total_steps
+            else:
+                finished = state.step >= config.step_limit
             bar.update(1)
-            finished = state.step >= config.max_steps
             if is_due(state.step, config.log_every) or finished or outcome.stop_requested:
                 log_progress(run, log, window, bar)
                 window = empty_window()
@@ -222,6 +258,9 @@ def run_steps(run: TrainingRun, log: MetricsLog, stop: StopRequest) -> TrainResu
             if outcome.stop_requested:
                 result.stopped_by = stop.reason
                 log.append({"kind": "stop", "step": state.step, "reason": stop.reason})
+                break
+            if finished and budget is not None:
+                log.append({"kind": "stop", "step": state.step, "reason": "max_minutes"})
                 break
     result.step = state.step
     result.model = run.model

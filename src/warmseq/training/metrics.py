@@ -31,18 +31,26 @@ class RougeSums:
         return {name: 100.0 * getattr(self, name) / self.count for name in ROUGE_TYPES}
 
 
-def rouge_sums(predictions: Sequence[str], references: Sequence[str]) -> RougeSums:
-    """Sum of ROUGE-1/2/L F1 over example pairs (Porter stemming on, as rouge-score's reference setup)."""
+def rouge_per_example(predictions: Sequence[str], references: Sequence[str]) -> dict[str, list[float]]:
+    """ROUGE-1/2/L F1 of each prediction against its reference, as percentages (Porter stemming on, as
+    rouge-score's reference setup)."""
     if len(predictions) != len(references):
         raise ValueError(f"rouge: {len(predictions)} predictions but {len(references)} references")
     from rouge_score import rouge_scorer
 
     scorer = rouge_scorer.RougeScorer(list(ROUGE_TYPES), use_stemmer=True)
-    totals = dict.fromkeys(ROUGE_TYPES, 0.0)
+    columns: dict[str, list[float]] = {name: [] for name in ROUGE_TYPES}
     for prediction, reference in zip(predictions, references, strict=True):
         scores = scorer.score(reference, prediction)
         for name in ROUGE_TYPES:
-            totals[name] += scores[name].fmeasure
+            columns[name].append(100.0 * scores[name].fmeasure)
+    return columns
+
+
+def rouge_sums(predictions: Sequence[str], references: Sequence[str]) -> RougeSums:
+    """Sum of ROUGE-1/2/L F1 (fractions) over example pairs."""
+    columns = rouge_per_example(predictions, references)
+    totals = {name: sum(columns[name]) / 100.0 for name in ROUGE_TYPES}
     return RougeSums(totals["rouge1"], totals["rouge2"], totals["rougeL"], len(predictions))
 
 

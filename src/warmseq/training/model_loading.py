@@ -97,19 +97,35 @@ def apply_special_ids(model: Any, ids: SpecialIds) -> None:
 def build_model(config: TrainConfig, checkpoint: Path | None) -> Any:
     """The checkpoint's model when resuming, else the warm-started `config.encoder` + `config.decoder`."""
     cls = model_class()
+    decoder_missing: list[str] | None = None  # decoder checkpoint keys left newly initialised
     if checkpoint is not None:
         model = cls.from_pretrained(str(checkpoint))
     elif config.random_init:
         model = randomly_initialised(cls, config)
-    elif config.tie_encoder_decoder:
-        model = cls.from_encoder_decoder_pretrained(config.encoder, config.decoder, tie_encoder_decoder=True)
     else:
-        model = cls.from_encoder_decoder_pretrained(config.encoder, config.decoder)
-    if config.cross_attention_from_self and checkpoint is None:
-        model.decoder.init_cross_attention_from_self()
+        tie = {"tie_encoder_decoder": True} if config.tie_encoder_decoder else {}
+        model, reports = cls.from_encoder_decoder_pretrained(
+            config.encoder, config.decoder, output_loading_info=True, **tie
+        )
+        decoder_missing = reports.get("decoder", {}).get("missing_keys")
+    if config.cross_attention_init == "self" and checkpoint is None:
+        init_cross_attention_from_self(model, decoder_missing)
     if config.gradient_checkpointing:
         model.gradient_checkpointing_enable()
     return model
+
+
+def init_cross_attention_from_self(model: Any, decoder_missing: list[str] | None) -> int:
+    """Copy each decoder layer's self-attention into its new cross-attention; return how many layers.
+
+    The copy always fits: cross-attention reads the decoder's width (a wider or narrower encoder is
+    projected by `enc_to_dec_proj`). A decoder checkpoint that left nothing newly initialised
+    (`decoder_missing == []`, e.g. a seq2seq decoder) brought pretrained cross-attention: kept."""
+    if decoder_missing is not None and not decoder_missing:
+        logger.info("cross-attention: the decoder checkpoint holds it; kept as loaded")
+        return 0
+    model.decoder.init_cross_attention_from_self()
+    return len(model.decoder.stack.layers)
 
 
 def randomly_initialised(cls: Any, config: TrainConfig) -> Any:

@@ -9,6 +9,27 @@ import torch
 
 NO_DECAY_NAME_PARTS = ("bias", "LayerNorm", "layer_norm", "layernorm", "norm.", "ln_")
 
+# The learning rate measured best for the MiniLM pair (width 384) on a 30-minute CPU budget (docs/results.md).
+REFERENCE_LR = 2e-4
+REFERENCE_WIDTH = 384
+
+
+def default_learning_rate(decoder_width: int | None) -> float:
+    """REFERENCE_LR, scaled down in proportion for decoders wider than MiniLM's 384 (1e-4 for a base-sized 768).
+
+    AdamW moves every weight by about the learning rate whatever its size, so the change of a layer's output
+    per step grows with its fan-in; dividing by the width keeps that change the same as in the measured pair."""
+    if decoder_width is None or decoder_width <= REFERENCE_WIDTH:
+        return REFERENCE_LR
+    return REFERENCE_LR * REFERENCE_WIDTH / decoder_width
+
+
+def warmup_for(total_steps: int, warmup_steps: int | None, warmup_fraction: float) -> int:
+    """An explicit warmup step count wins; otherwise `warmup_fraction` of the run (at least one step)."""
+    if warmup_steps is not None:
+        return warmup_steps
+    return max(1, round(warmup_fraction * total_steps)) if warmup_fraction > 0 else 0
+
 
 @dataclass(frozen=True)
 class LearningRateSchedule:
@@ -32,6 +53,10 @@ class LearningRateSchedule:
         if self.kind == "cosine":
             return self.peak_lr * 0.5 * (1.0 + math.cos(math.pi * progress))
         raise ValueError(f"learning-rate schedule {self.kind!r} is unknown; expected linear, cosine or constant")
+
+    def with_total(self, total_steps: int, warmup_steps: int) -> LearningRateSchedule:
+        """The same schedule stretched or shrunk to `total_steps` (a time budget's re-estimate)."""
+        return LearningRateSchedule(self.peak_lr, warmup_steps, total_steps, self.kind)
 
     def to_json_dict(self) -> dict[str, float | int | str]:
         return {

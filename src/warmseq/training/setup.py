@@ -15,7 +15,7 @@ import torch
 from warmseq.devices import default_device
 
 from .batching import LengthBatcher
-from .config import TrainConfig
+from .config import DEFAULT_MAX_STEPS, TrainConfig
 from .distributed import RankInfo, broadcast_flag, gather_tensors
 from .extras import check_training_extras
 from .model_loading import (
@@ -30,7 +30,7 @@ from .model_loading import (
 from .records import read_text_pairs
 from .run_folder import prepare_run_folder
 from .run_lock import RunFolderLock
-from .schedule import LearningRateSchedule, build_optimizer
+from .schedule import LearningRateSchedule, build_optimizer, default_learning_rate, warmup_for
 from .state import TrainerState, read_trainer_state, remove_unfinished_saves, resumable_checkpoint
 from .state_files import load_optimizer_state, load_rng_state, restore_rng_state, rng_state
 from .tokenized import tokenize_pairs
@@ -140,6 +140,22 @@ def restore_progress(
     return state
 
 
+def decoder_width(model: Any) -> int | None:
+    width = getattr(getattr(model.config, "decoder", None), "hidden_size", None)
+    return width if isinstance(width, int) else None
+
+
+def initial_schedule(config: TrainConfig, model: Any) -> LearningRateSchedule:
+    """The schedule over `config.step_limit` steps; a time-budgeted run starts from DEFAULT_MAX_STEPS and the
+    loop refits it to the steps the budget holds once the first step is timed."""
+    lr = config.lr if config.lr is not None else default_learning_rate(decoder_width(model))
+    if config.lr is None:
+        logger.info("learning rate %.3g (the default for a decoder of width %s)", lr, decoder_width(model))
+    total = config.step_limit or DEFAULT_MAX_STEPS
+    return LearningRateSchedule(lr, warmup_for(total, config.warmup_steps, config.warmup_fraction), total,
+                                config.schedule)
+
+
 def set_up_run(config: TrainConfig, rank_info: RankInfo, device: torch.device) -> TrainingRun:
     """Check the run's needs, lock and claim the output folder, then assemble the run (the lock is
     released again if anything fails; otherwise it is the caller's to release via `run.folder_lock`)."""
@@ -186,8 +202,8 @@ def assemble_run(
     )
     model.to(device)
     model.train()
-    optimizer = build_optimizer(model, config.lr, config.weight_decay)
-    schedule = LearningRateSchedule(config.lr, config.warmup_steps, config.max_steps, config.schedule)
+    schedule = initial_schedule(config, model)
+    optimizer = build_optimizer(model, schedule.peak_lr, config.weight_decay)
     torch.manual_seed(config.seed + rank_info.rank)  # dropout differs between ranks
     state = TrainerState(schedule=schedule.to_json_dict(), world_size=rank_info.world_size)
     if checkpoint is not None:
