@@ -44,8 +44,11 @@ class StandInSeq2Seq(torch.nn.Module):
             encoder=SimpleNamespace(max_position_embeddings=max_positions),
             decoder=SimpleNamespace(max_position_embeddings=max_positions),
         )
-        # what the trainer reads of a real pair's encoder and decoder: how many tokens each takes
-        self.encoder = self.decoder = SimpleNamespace(spec=SimpleNamespace(usable_positions=max_positions))
+        # what the trainer reads of a real pair's encoder and decoder: how many tokens each takes, and the
+        # cross-attention it starts from self-attention (an RNN has none)
+        self.encoder = self.decoder = SimpleNamespace(spec=SimpleNamespace(usable_positions=max_positions),
+                                                      stack=SimpleNamespace(layers=[]),
+                                                      init_cross_attention_from_self=lambda: None)
         self.source_embeddings = torch.nn.Embedding(vocab_size, hidden)
         self.target_embeddings = torch.nn.Embedding(vocab_size, hidden)
         self.rnn = torch.nn.GRU(hidden, hidden, batch_first=True)
