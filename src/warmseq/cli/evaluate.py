@@ -38,6 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--bleu", action="store_true", help="add corpus BLEU (sacreBLEU)")
     parser.add_argument("--device", help="torch device (default: cuda when available, else cpu)")
+    parser.add_argument("--compute-type", choices=["float32", "bf16", "int8"],
+                        help="precision of the decoder's products (default: float32, exact)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -60,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
         max_source_length=args.max_source_length,
         with_bleu=args.bleu,
         device=args.device,
-        generation={name: getattr(args, name) for name in SEARCH_FLAGS if getattr(args, name) is not None},
+        generation={name: getattr(args, name) for name in (*SEARCH_FLAGS, "compute_type")
+                    if getattr(args, name) is not None},
     )
     predictions = result.predictions_path
     if output is not None and predictions != output:

@@ -13,6 +13,7 @@ from torch import Tensor, nn
 from warmseq.checkpoints.files import load_state_dict, save_state_dict
 from warmseq.checkpoints.keymap import KeyMap, LoadReport, align_prefix, apply_load, apply_save
 from warmseq.configs.base import PretrainedConfig
+from warmseq.modeling.quantization import check_compute_type
 from warmseq.modeling.sharing import keep_first_copy, tensor_aliases
 
 logger = logging.getLogger("warmseq")
@@ -119,6 +120,9 @@ class PreTrainedModel(nn.Module):
     ) -> Any:
         """Build the model from its config.json and load its weights; `config_overrides` set config fields."""
         config_overrides.pop("torch_dtype", None)
+        compute_type = config_overrides.pop("compute_type", None)  # generate()'s default, see quantization.py
+        if compute_type is not None:
+            compute_type = check_compute_type(compute_type, "from_pretrained(compute_type)")
         if config is None:
             config = cls.config_class.from_pretrained(name_or_path, **config_overrides)
         else:
@@ -130,6 +134,8 @@ class PreTrainedModel(nn.Module):
         if dtype is not None:
             model.to(dtype)
         model.eval()
+        if compute_type is not None:
+            model.compute_type = compute_type
         return (model, report.as_dict()) if output_loading_info else model
 
     def after_load(self, name_or_path: str | os.PathLike) -> None:
