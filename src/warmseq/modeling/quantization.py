@@ -14,12 +14,18 @@ So int8 is dynamic quantization: weights int8 per output channel (symmetric, sca
 call's activations quantized per tensor, int8 products with int32 accumulation (torch's quantized CPU
 engine, fbgemm or oneDNN), float32 out. bf16 keeps bf16 weights (packed by oneDNN where it runs) and
 rounds the activations to bf16 at each product, accumulating in float32.
+
+Neither is exact. On the MiniLM warm start (untrained cross-attention, 8 sources, teacher-forced), the
+logits' relative error was 0.09 for int8 (most of it from the decoder body, not the LM head; per-tensor
+activation scales are coarse) and 0.007 for bf16; the next-token choice agreed at 87% and 97% of positions.
 """
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -75,8 +81,19 @@ class Int8Linear(nn.Module):
             self.packed = torch.ops.quantized.linear_prepack(quantized, None if bias is None else bias.detach().float())
 
     def forward(self, x: Tensor) -> Tensor:
-        # reduce_range: 7-bit activations, so that CPUs without VNNI cannot overflow their 16-bit sums
-        return torch.ops.quantized.linear_dynamic(x.float().contiguous(), self.packed, True)
+        # 7-bit activations on CPUs without VNNI, whose 16-bit partial sums would overflow with 8 bits
+        return torch.ops.quantized.linear_dynamic(x.float().contiguous(), self.packed, not has_vnni())
+
+
+@functools.cache
+def has_vnni() -> bool:
+    """Whether the CPU multiplies int8 with 32-bit sums (AVX-512 VNNI or AVX-VNNI): then activations keep all
+    8 bits, which halves int8's error here (MiniLM warm start, relative logit error 0.18 -> 0.09)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text().split()
+    except OSError:
+        return False
+    return "avx512_vnni" in flags or "avx_vnni" in flags
 
 
 def low_precision_linear(weight: Tensor, bias: Tensor | None, rows: int, compute_type: str) -> nn.Module:
