@@ -1,8 +1,14 @@
 """warmseq vs the peer generating with the same MiniLM bert2bert weights, in one process.
 
-Source 128 tokens, exactly 64 new tokens (no end token), fp32. Prints ms per new token and speed ratios;
-then peak memory of beam 4 at batch 16, each side in a fresh subprocess (RSS sampled while generating).
-Usage: python benchmarks/bench_generate.py [--rounds 5] [--cases greedy1,beam1,sample1,greedy16,beam16] [--memory]
+Source 128 tokens, exactly `--new-tokens` new tokens (no end token), fp32 unless a compute type says
+otherwise. Prints ms per new token and speed ratios; `--sweep` runs greedy and beam 4 over batch sizes (the
+row sweep) with warmseq's int8 and bf16 beside them; `--memory` then measures peak memory of beam 4 at
+batch 16, each side in a fresh subprocess. The CPU kernel plan is measured afresh first (`--keep-plan`
+keeps the cached one), so the figures are for this machine as it is now.
+Usage:
+  python benchmarks/bench_generate.py --sweep                      # the whole table, ~5 min on a quiet machine
+  python benchmarks/bench_generate.py [--rounds 5] [--cases greedy1,beam1,sample1,greedy16,beam16] [--memory]
+  python benchmarks/bench_generate.py --device cuda --cases gpu    # GPU: batch 1, 16, 64; float32 and bf16
 """
 
 from __future__ import annotations
@@ -25,8 +31,8 @@ from common import (  # noqa: E402
     threads,
     timed_rounds,
 )
+from token_check import compare_tokens  # noqa: E402
 
-NEW_TOKENS = 64
 CASES = {
     "greedy1": dict(batch=1, kwargs=dict()),
     "beam1": dict(batch=1, kwargs=dict(num_beams=4)),
@@ -35,45 +41,92 @@ CASES = {
     "beam16": dict(batch=16, kwargs=dict(num_beams=4)),  # not in the issue's bars; run with --cases
 }
 DEFAULT_CASES = ("greedy1", "beam1", "sample1", "greedy16")
-COMMON = dict(max_new_tokens=NEW_TOKENS, eos_token_id=None, decoder_start_token_id=101, pad_token_id=0)
+GREEDY_SWEEP = (1, 2, 4, 8, 12, 15, 16, 24, 32, 64)  # rows = batch
+BEAM_SWEEP = (1, 2, 3, 4, 6, 8, 12, 16)  # beam 4: rows = 4 x batch, 4 to 64
+GPU_BATCHES = (1, 16, 64)
+SPECIAL = dict(eos_token_id=None, decoder_start_token_id=101, pad_token_id=0)
 
 
-def load_both(folder: Path):
+def load_both(folder: Path, device: str = "cpu"):
     import transformers
 
     import warmseq
 
-    peer = transformers.EncoderDecoderModel.from_pretrained(folder).eval()
-    ours = warmseq.EncoderDecoderModel.from_pretrained(folder).eval()
+    peer = transformers.EncoderDecoderModel.from_pretrained(folder).eval().to(device)
+    ours = warmseq.EncoderDecoderModel.from_pretrained(folder).eval().to(device)
     return peer, ours
 
 
-def run_speed(folder: Path, cases: list[str], rounds: int) -> None:
+def calls_for(peer, ours, ids: torch.Tensor, kwargs: dict, compute_types: tuple[str, ...]) -> dict:
+    """name -> zero-argument call: the peer, then warmseq in each compute type."""
+    mask = torch.ones_like(ids)
+
+    def call_peer():
+        with torch.no_grad():
+            return peer.generate(input_ids=ids, attention_mask=mask, **kwargs)
+
+    calls = {"peer": call_peer}
+    for kind in compute_types:
+        calls[kind] = lambda kind=kind: ours.generate(ids, attention_mask=mask, compute_type=kind, **kwargs)
+    return calls
+
+
+def run_case(peer, ours, batch: int, kwargs: dict, rounds: int, compute_types: tuple[str, ...],
+             new_tokens: int, device: str = "cpu") -> dict:
+    ids = source_batch(batch).to(device)
+    kwargs = {**SPECIAL, "max_new_tokens": new_tokens, **kwargs}
+    calls = calls_for(peer, ours, ids, kwargs, compute_types)
+    same = "n/a (sampled)"
+    if not kwargs.get("do_sample"):
+        same = compare_tokens(peer, ours, ids, kwargs)
+    times = timed_rounds(calls, rounds)
+    ms = {name: median(t) * 1000 / new_tokens for name, t in times.items()}
+    return {"ms": ms, "same": same}
+
+
+def print_row(label: str, rows: int, result: dict, compute_types: tuple[str, ...]) -> None:
+    ms = result["ms"]
+    cells = [f"{label:<8} {rows:>4} {ms['peer']:>9.2f} {ms['float32']:>9.2f} {ms['peer'] / ms['float32']:>7.2f}x"]
+    for kind in compute_types:
+        if kind != "float32":
+            cells.append(f"{ms[kind]:>8.2f} {ms['float32'] / ms[kind]:>5.2f}x")
+    print(" ".join(cells) + f"  {result['same']}", flush=True)
+
+
+def print_header(compute_types: tuple[str, ...]) -> None:
+    extra = " ".join(f"{kind + ' ms':>8} {'vs f32':>6}" for kind in compute_types if kind != "float32")
+    print(f"{'case':<8} {'rows':>4} {'peer ms':>9} {'ours ms':>9} {'speed-up':>8} {extra}  same tokens as the peer")
+
+
+def run_sweep(folder: Path, rounds: int, compute_types: tuple[str, ...], new_tokens: int) -> None:
     peer, ours = load_both(folder)
-    print(f"threads={torch.get_num_threads()} rounds={rounds} torch={torch.__version__}")
+    print(f"sweep: ms per new token, {new_tokens} new tokens, median of {rounds} rounds")
+    print_header(compute_types)
+    for batch in GREEDY_SWEEP:
+        print_row("greedy", batch, run_case(peer, ours, batch, {}, rounds, compute_types, new_tokens), compute_types)
+    for batch in BEAM_SWEEP:
+        result = run_case(peer, ours, batch, dict(num_beams=4), rounds, compute_types, new_tokens)
+        print_row(f"beam4 b{batch}", 4 * batch, result, compute_types)
+
+
+def run_speed(folder: Path, cases: list[str], rounds: int, new_tokens: int) -> None:
+    peer, ours = load_both(folder)
     print(f"{'case':<10} {'peer ms/tok':>12} {'warmseq ms/tok':>15} {'speed-up':>9}  same tokens")
     for case in cases:
         spec = CASES[case]
-        ids = source_batch(spec["batch"])
-        kwargs = {**COMMON, **spec["kwargs"]}
-        sampled = kwargs.get("do_sample", False)
+        result = run_case(peer, ours, spec["batch"], spec["kwargs"], rounds, ("float32",), new_tokens)
+        peer_ms, ours_ms = result["ms"]["peer"], result["ms"]["float32"]
+        print(f"{case:<10} {peer_ms:>12.2f} {ours_ms:>15.2f} {peer_ms / ours_ms:>8.2f}x  {result['same']}", flush=True)
 
-        def call_peer(ids=ids, kwargs=kwargs):
-            with torch.no_grad():
-                return peer.generate(input_ids=ids, attention_mask=torch.ones_like(ids), **kwargs)
 
-        def call_ours(ids=ids, kwargs=kwargs):
-            return ours.generate(ids, attention_mask=torch.ones_like(ids), **kwargs)
-
-        torch.manual_seed(0)
-        expected = call_peer()
-        torch.manual_seed(0)
-        got = call_ours()
-        same = "n/a (sampled)" if sampled else str(torch.equal(expected, got))
-        assert got.shape[1] == NEW_TOKENS + 1, got.shape
-        times = timed_rounds({"peer": call_peer, "ours": call_ours}, rounds)
-        peer_ms, ours_ms = (median(times[k]) * 1000 / NEW_TOKENS for k in ("peer", "ours"))
-        print(f"{case:<10} {peer_ms:>12.2f} {ours_ms:>15.2f} {peer_ms / ours_ms:>8.2f}x  {same}", flush=True)
+def run_gpu(folder: Path, rounds: int, new_tokens: int, device: str) -> None:
+    """Batch 1, 16, 64 greedy on the GPU: the peer and warmseq in float32, warmseq in bf16."""
+    peer, ours = load_both(folder, device)
+    print(f"device={torch.cuda.get_device_name() if device.startswith('cuda') else device}")
+    print_header(("float32", "bf16"))
+    for batch in GPU_BATCHES:
+        result = run_case(peer, ours, batch, {}, rounds, ("float32", "bf16"), new_tokens, device)
+        print_row("greedy", batch, result, ("float32", "bf16"))
 
 
 def peak_memory_child(folder: str, side: str) -> None:
@@ -89,7 +142,7 @@ def peak_memory_child(folder: str, side: str) -> None:
 
         ours = warmseq.EncoderDecoderModel.from_pretrained(folder).eval()
     ids = source_batch(16)
-    kwargs = {**COMMON, "num_beams": 4}
+    kwargs = {**SPECIAL, "max_new_tokens": 64, "num_beams": 4}
 
     def generate() -> None:
         with torch.no_grad():
@@ -109,10 +162,32 @@ def run_memory(folder: Path) -> None:
           f"(ratio {o / p:.2f})")
 
 
+def measure_kernel_plan() -> None:
+    """Measure the CPU kernel plan afresh (and keep it), printing the first path per kind and rows."""
+    from warmseq.modeling import calibration
+
+    plan = calibration.calibrate()
+    plan.machine = calibration.machine_key()
+    path = calibration.plan_file(plan.machine)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(plan.to_json())
+    calibration.plan_for.cache_clear()
+    print(f"kernel plan ({plan.machine}), fastest path by rows:")
+    for kind, rankings in plan.rankings.items():
+        firsts = zip(calibration.ROW_BUCKETS, rankings, strict=True)
+        cells = " ".join(f"{rows}:{ranking[0]}" for rows, ranking in firsts)
+        print(f"  {kind:<5} {cells}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--cases", default=",".join(DEFAULT_CASES), help=f"some of {', '.join(CASES)}")
+    parser.add_argument("--rounds", type=int, default=None, help="default 5, 3 with --sweep")
+    parser.add_argument("--cases", default=",".join(DEFAULT_CASES), help=f"some of {', '.join(CASES)}, or gpu")
+    parser.add_argument("--sweep", action="store_true", help="greedy and beam 4 over batch sizes, with int8 and bf16")
+    parser.add_argument("--compute-types", default="float32,int8,bf16", help="with --sweep")
+    parser.add_argument("--new-tokens", type=int, default=None, help="default 64, 32 with --sweep")
+    parser.add_argument("--keep-plan", action="store_true", help="use the cached CPU kernel plan")
+    parser.add_argument("--device", default="cpu")
     parser.add_argument("--memory", action="store_true", help="also measure beam-4 batch-16 peak memory")
     parser.add_argument("--memory-child")
     parser.add_argument("--folder")
@@ -120,10 +195,24 @@ def main() -> None:
     if args.memory_child:
         peak_memory_child(args.folder, args.memory_child)
         return
-    threads()
+    count = threads()
     folder = Path(args.folder) if args.folder else default_pair_folder()
     build_pair(folder)
-    run_speed(folder, [c for c in args.cases.split(",") if c], args.rounds)
+    rounds = args.rounds or (3 if args.sweep else 5)
+    new_tokens = args.new_tokens or (32 if args.sweep else 64)
+    print(f"threads={count} rounds={rounds} torch={torch.__version__} new tokens={new_tokens}")
+    if args.device != "cpu":
+        run_gpu(folder, rounds, new_tokens, args.device)
+        return
+    if not args.keep_plan:
+        measure_kernel_plan()
+    if args.sweep:
+        compute_types = tuple(k for k in args.compute_types.split(",") if k)
+        if "float32" not in compute_types:
+            compute_types = ("float32", *compute_types)
+        run_sweep(folder, rounds, compute_types, new_tokens)
+    else:
+        run_speed(folder, [c for c in args.cases.split(",") if c], rounds, new_tokens)
     if args.memory:
         run_memory(folder)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,8 @@ import torch
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+# the CPU kernel plan is measured once per machine: into a temporary folder, not the user's cache
+os.environ.setdefault("WARMSEQ_CACHE_DIR", os.path.join(tempfile.gettempdir(), "warmseq-test-cache"))
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 

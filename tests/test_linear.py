@@ -1,4 +1,4 @@
-"""The few-row product of `warmseq.modeling.linear` equals `F.linear`, and is the path decoding takes."""
+"""Every CPU product path equals `F.linear`, and `linear` takes the one the kernel plan ranks first."""
 
 from __future__ import annotations
 
@@ -6,23 +6,43 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from warmseq.modeling import calibration, products
 from warmseq.modeling import linear as linear_module
+from warmseq.modeling.calibration import ROW_BUCKETS, KernelPlan
 from warmseq.modeling.linear import Linear, linear
+from warmseq.modeling.products import has_onednn, onednn_product, pack_weight, run_path
+
+needs_onednn = pytest.mark.skipif(not has_onednn(), reason="oneDNN's product does not run here")
 
 
-@pytest.mark.parametrize("rows", [1, 3, linear_module.MANY_ROWS, 100])
+def fixed_plan(first: str) -> KernelPlan:
+    ranking = [first] + [p for p in ("linear", "halves", "onednn") if p != first]
+    return KernelPlan({kind: [list(ranking) for _ in ROW_BUCKETS] for kind in calibration.SHAPES}, {})
+
+
+@pytest.mark.parametrize("rows", [1, 3, 16, 100])
 @pytest.mark.parametrize("has_bias", [True, False])
-def test_few_row_product_equals_f_linear(rows, has_bias):
+@pytest.mark.parametrize("path", ["linear", "halves", "onednn", "packed"])
+def test_every_path_equals_f_linear(path, rows, has_bias):
+    if path in ("onednn", "packed") and not has_onednn():
+        pytest.skip("oneDNN's product does not run here")
     torch.manual_seed(0)
     weight, x = torch.randn(30, 12), torch.randn(rows, 12)
     bias = torch.randn(30) if has_bias else None
     with torch.inference_mode():
-        got = linear(x, weight, bias)
-    assert got.is_contiguous()
+        if path == "packed":
+            got = onednn_product(x, pack_weight(weight, rows), bias)
+        else:
+            got = run_path(path, x, weight, bias)
+    assert got.is_contiguous() and got.shape == (rows, 30)
     torch.testing.assert_close(got, F.linear(x, weight, bias), rtol=1e-6, atol=1e-6)
 
 
-def test_leading_dims_are_kept():
+@pytest.mark.parametrize("path", ["linear", "halves", "onednn"])
+def test_leading_dims_are_kept(path, monkeypatch):
+    if path == "onednn" and not has_onednn():
+        pytest.skip("oneDNN's product does not run here")
+    monkeypatch.setattr(linear_module, "current_plan", lambda: fixed_plan(path))
     weight, bias, x = torch.randn(8, 6), torch.randn(8), torch.randn(2, 3, 6)
     with torch.no_grad():
         got = linear(x, weight, bias)
@@ -30,21 +50,57 @@ def test_leading_dims_are_kept():
     torch.testing.assert_close(got, F.linear(x, weight, bias), rtol=1e-6, atol=1e-6)
 
 
-def test_paths_by_row_count_without_grad(monkeypatch):
-    calls = []
-    for name in ("baddbmm", "bmm"):
-        real = getattr(torch, name)
-        monkeypatch.setattr(linear_module.torch, name, lambda *a, real=real: calls.append(1) or real(*a))
-    weight, bias = torch.randn(8, 6), torch.randn(8)
+def count_calls(monkeypatch) -> dict[str, int]:
+    """Count the products each path runs (wrapped where `run_path` looks them up)."""
+    calls = {"linear": 0, "halves": 0, "onednn": 0}
+    for name, attribute, owner in (("halves", "halves_product", products), ("onednn", "onednn_product", products)):
+        real = getattr(owner, attribute)
+        monkeypatch.setattr(owner, attribute, lambda *a, real=real, name=name: calls.__setitem__(name, calls[name] + 1)
+                            or real(*a))
+    real_linear = F.linear
+    monkeypatch.setattr(products.F, "linear", lambda *a: calls.__setitem__("linear", calls["linear"] + 1)
+                        or real_linear(*a))
+    return calls
+
+
+@pytest.mark.parametrize("first", ["linear", "halves", "onednn"])
+def test_linear_takes_the_plans_first_path(first, monkeypatch):
+    if first == "onednn" and not has_onednn():
+        pytest.skip("oneDNN's product does not run here")
+    monkeypatch.setattr(linear_module, "current_plan", lambda: fixed_plan(first))
+    calls = count_calls(monkeypatch)
     with torch.no_grad():
-        linear(torch.randn(4, 6), weight, bias)
-        assert len(calls) == 1
-        linear(torch.randn(linear_module.MANY_ROWS, 6), weight, bias)  # many rows: oneDNN or F.linear
-        linear(torch.randn(4, 6), torch.randn(7, 6), torch.randn(7))  # 7 outputs do not split in two
-        linear(torch.randn(4, 12), torch.randn(6, 12), None)  # input wider than output: oneDNN from 4 rows
-        assert len(calls) == 1
-    linear(torch.randn(4, 6), weight, bias)  # autograd on: plain product
-    assert len(calls) == 1
+        linear(torch.randn(4, 6), torch.randn(8, 6), torch.randn(8))
+    assert calls == {p: int(p == first) for p in calls}
+
+
+def test_halves_skip_an_odd_output_count(monkeypatch):
+    monkeypatch.setattr(linear_module, "current_plan", lambda: fixed_plan("halves"))
+    calls = count_calls(monkeypatch)
+    with torch.no_grad():
+        linear(torch.randn(4, 6), torch.randn(7, 6), torch.randn(7))
+    assert calls["halves"] == 0 and calls["linear"] + calls["onednn"] == 1
+
+
+def test_autograd_and_autocast_keep_f_linear(monkeypatch):
+    monkeypatch.setattr(linear_module, "current_plan", lambda: fixed_plan("halves"))
+    calls = count_calls(monkeypatch)
+    weight, x = torch.randn(8, 6), torch.randn(4, 6)
+    linear(x, weight, None)  # autograd on
+    assert calls["halves"] == 0
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+        got = linear(x, weight, None)
+    assert got.dtype == torch.bfloat16 and calls["halves"] == 0  # what F.linear gives under autocast
+
+
+def test_switch_turns_the_cpu_paths_off(monkeypatch):
+    monkeypatch.setenv(calibration.ENV_SWITCH, "0")
+    monkeypatch.setattr(calibration, "calibrate", lambda *a, **k: pytest.fail("nothing is measured when off"))
+    calls = count_calls(monkeypatch)
+    with torch.inference_mode():
+        for rows in (1, 4, 12, 16, 64):
+            linear(torch.randn(rows, 384), torch.randn(1152, 384), None)
+    assert calls == {"linear": 5, "halves": 0, "onednn": 0}
 
 
 def test_linear_module_keeps_parameter_names_and_gradients():
@@ -54,31 +110,10 @@ def test_linear_module_keeps_parameter_names_and_gradients():
     assert layer.weight.grad is not None and layer.bias.grad is not None
 
 
-def test_autocast_keeps_f_linear():
-    weight, x = torch.randn(8, 6), torch.randn(4, 6)
-    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
-        got = linear(x, weight, None)
-    assert got.dtype == torch.bfloat16  # what F.linear gives under autocast
-
-
-def test_without_onednn_many_rows_take_f_linear(monkeypatch):
-    monkeypatch.setattr(linear_module.torch.backends.mkldnn, "is_available", lambda: False)
-    linear_module.has_onednn.cache_clear()
-    try:
-        assert not linear_module.has_onednn()
-        calls = []
-        monkeypatch.setattr(linear_module.F, "linear", lambda *a: calls.append(1) or a[0] @ a[1].T + a[2])
-        weight, bias, x = torch.randn(8, 6), torch.randn(8), torch.randn(linear_module.MANY_ROWS, 6)
-        with torch.inference_mode():
-            linear(x, weight, bias)
-        assert calls == [1]
-    finally:
-        linear_module.has_onednn.cache_clear()
-
-
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # torch.jit.trace is deprecated, still used for ONNX
-def test_traced_and_exported_graphs_keep_the_portable_product():
-    layer, x = Linear(8, 6).eval(), torch.randn(linear_module.MANY_ROWS, 8)
+def test_traced_and_exported_graphs_keep_the_portable_product(monkeypatch):
+    monkeypatch.setattr(linear_module, "current_plan", lambda: fixed_plan("onednn" if has_onednn() else "halves"))
+    layer, x = Linear(8, 6).eval(), torch.randn(16, 8)
     with torch.no_grad():
         traced = torch.jit.trace(layer, x)
         exported = torch.export.export(layer, (x,))

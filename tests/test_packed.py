@@ -1,4 +1,4 @@
-"""Weights packed by oneDNN for one generate() call: same products, original model untouched."""
+"""Weights packed by oneDNN for a decode step: same products, original model untouched, kept while valid."""
 
 from __future__ import annotations
 
@@ -6,26 +6,38 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from warmseq.modeling import calibration, packed
 from warmseq.modeling import linear as linear_module
-from warmseq.modeling import packed as packed_module
-from warmseq.modeling.linear import MANY_ROWS, Linear
-from warmseq.modeling.packed import OutputProjection, PackedLinear, packing_pays, with_packed_linears
+from warmseq.modeling.calibration import ROW_BUCKETS, KernelPlan
+from warmseq.modeling.linear import Linear
+from warmseq.modeling.packed import OutputProjection, PackedLinear, decode_modules, packing_pays, with_packed_linears
+from warmseq.modeling.products import has_onednn
 
-needs_onednn = pytest.mark.skipif(not packing_pays(MANY_ROWS, torch.zeros(1)), reason="no oneDNN packing here")
+needs_onednn = pytest.mark.skipif(not has_onednn(), reason="no oneDNN packing here")
 
 
-def test_packing_pays_only_for_many_float32_rows_on_cpu():
-    assert not packing_pays(MANY_ROWS - 1, torch.zeros(1))
-    assert not packing_pays(MANY_ROWS, torch.zeros(1, dtype=torch.float64))
+def plan_with_first(first: str) -> KernelPlan:
+    ranking = [first] + [p for p in ("packed", "linear", "halves", "onednn") if p != first]
+    return KernelPlan({kind: [list(ranking) for _ in ROW_BUCKETS] for kind in calibration.SHAPES}, {})
+
+
+@pytest.fixture
+def use_plan(monkeypatch):
+    def use(first: str) -> None:
+        plan = plan_with_first(first)
+        monkeypatch.setattr(packed, "current_plan", lambda: plan)
+        monkeypatch.setattr(linear_module, "current_plan", lambda: plan)
+    return use
 
 
 @needs_onednn
-def test_packed_copy_gives_the_same_outputs_and_shares_the_other_tensors():
+def test_packed_copy_gives_the_same_outputs_and_shares_the_other_tensors(use_plan):
+    use_plan("packed")
     torch.manual_seed(0)
     model = torch.nn.Sequential(Linear(12, 32), torch.nn.LayerNorm(32), Linear(32, 6)).eval()
-    x = torch.randn(MANY_ROWS, 12)
+    x = torch.randn(16, 12)
     with torch.inference_mode():
-        clone = with_packed_linears(model, MANY_ROWS)
+        clone = with_packed_linears(model, 16)
         assert [type(m) for m in clone] == [PackedLinear, torch.nn.LayerNorm, PackedLinear]
         assert [type(m) for m in model] == [Linear, torch.nn.LayerNorm, Linear]  # the original is untouched
         assert clone[1].weight is model[1].weight and clone[0].bias is not None
@@ -33,26 +45,57 @@ def test_packed_copy_gives_the_same_outputs_and_shares_the_other_tensors():
         torch.testing.assert_close(clone(x[:3]), model(x[:3]), atol=1e-5, rtol=1e-5)  # other row counts too
 
 
-@pytest.mark.parametrize("rows", [5, MANY_ROWS])
+def test_nothing_is_packed_where_the_plan_ranks_packing_second(use_plan):
+    use_plan("halves")
+    model = torch.nn.Sequential(Linear(12, 32)).eval()
+    assert not packing_pays(16, model[0].weight)
+    assert type(with_packed_linears(model, 16)[0]) is Linear
+
+
+@pytest.mark.parametrize("first", ["packed", "halves", "linear", "onednn"])
 @pytest.mark.parametrize("out_features", [32, 31])  # 31: all but the last output by the halves product
 @pytest.mark.parametrize("has_bias", [True, False])
-def test_output_projection_equals_f_linear(rows, out_features, has_bias, monkeypatch):
+def test_output_projection_equals_f_linear(first, out_features, has_bias, use_plan):
+    if first in ("packed", "onednn") and not has_onednn():
+        pytest.skip("no oneDNN here")
+    use_plan(first)
     torch.manual_seed(0)
-    weight, x = torch.randn(out_features, 12), torch.randn(rows, 12)
+    weight, x = torch.randn(out_features, 12), torch.randn(5, 12)
     bias = torch.randn(out_features) if has_bias else None
-    head = OutputProjection(weight, bias, rows)
-    assert (head.packed is not None) == packing_pays(rows, weight)
-    halves = []
-    for name in ("bmm", "baddbmm"):
-        real = getattr(torch, name)
-        monkeypatch.setattr(linear_module.torch, name, lambda *a, real=real: halves.append(1) or real(*a))
+    head = OutputProjection(weight, bias, 5)
+    assert (head.packed is not None) == (first == "packed")
     with torch.inference_mode():
         got = head(x)
-    assert bool(halves) == (head.packed is None), "below MANY_ROWS, odd vocabularies too take the halves product"
-    assert got.shape == (rows, out_features)
+    assert got.shape == (5, out_features)
     torch.testing.assert_close(got, F.linear(x, weight, bias), rtol=1e-5, atol=1e-5)
 
 
-def test_no_packing_without_onednn(monkeypatch):
-    monkeypatch.setattr(packed_module, "has_onednn", lambda: False)
-    assert not packing_pays(MANY_ROWS, torch.zeros(1))
+def test_packing_needs_float32_on_cpu_and_the_switch_on(use_plan, monkeypatch):
+    use_plan("packed")
+    assert packing_pays(16, torch.zeros(4, 4)) == has_onednn()
+    assert not packing_pays(16, torch.zeros(4, 4, dtype=torch.float64))
+    monkeypatch.setattr(packed, "current_plan", calibration.current_plan)
+    monkeypatch.setenv(calibration.ENV_SWITCH, "0")
+    assert not packing_pays(16, torch.zeros(4, 4))
+
+
+def test_decode_modules_are_kept_until_rows_or_weights_change():
+    model = torch.nn.Sequential(Linear(4, 4))
+    built = []
+
+    def build():
+        built.append(object())
+        return built[-1]
+
+    first = decode_modules(model, 4, build, "float32")
+    assert decode_modules(model, 4, build, "float32") is first and len(built) == 1
+    decode_modules(model, 8, build, "float32")
+    assert len(built) == 2
+    decode_modules(model, 8, build, "bf16")
+    assert len(built) == 3
+    decode_modules(model, 8, build, "float32")  # each compute type keeps its own
+    assert len(built) == 3
+    with torch.no_grad():
+        model[0].weight.add_(1.0)  # training or loading changes the weights in place
+    decode_modules(model, 8, build, "bf16")
+    assert len(built) == 4

@@ -55,6 +55,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the bootstrap resampling (default: 0)")
     parser.add_argument("--device", help="torch device (default: cuda when available, else cpu)")
+    parser.add_argument("--compute-type", choices=["float32", "bf16", "int8"],
+                        help="precision of the decoder's products (default: float32, exact)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -82,7 +84,8 @@ def run(args: argparse.Namespace) -> int:
         max_source_length=args.max_source_length,
         with_bleu=args.bleu,
         device=args.device,
-        generation={name: getattr(args, name) for name in SEARCH_FLAGS if getattr(args, name) is not None},
+        generation={name: getattr(args, name) for name in (*SEARCH_FLAGS, "compute_type")
+                    if getattr(args, name) is not None},
         baseline=args.baseline,
         resamples=args.resamples,
         seed=args.seed,

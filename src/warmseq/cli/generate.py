@@ -48,6 +48,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="truncate inputs to this many tokens (default: what tokenizer and encoder allow)",
     )
     parser.add_argument("--device", help="torch device (default: cuda when available, else cpu)")
+    parser.add_argument("--compute-type", choices=["float32", "bf16", "int8"],
+                        help="precision of the decoder's products (default: float32, exact)")
     parser.add_argument("--stream", action="store_true", help="one TEXT: print the output's pieces as they come")
 
 
@@ -115,6 +117,8 @@ def generation_options(args: argparse.Namespace, model: Any) -> dict[str, Any]:
     import torch
 
     options = {name: getattr(args, name) for name in GENERATION_FLAGS if getattr(args, name) is not None}
+    if args.compute_type is not None:
+        options["compute_type"] = args.compute_type
     if args.do_sample:
         options["do_sample"] = True
         options["generator"] = torch.Generator(device=model.device).manual_seed(args.seed)

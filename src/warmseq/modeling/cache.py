@@ -57,11 +57,13 @@ class DecoderCache:
     def select_rows(self, rows: Tensor) -> DecoderCache:
         """Row r becomes old row rows[r] (beam search reordering).
 
-        One contiguous gather of the whole buffer into a spare one, then the two swap: far cheaper than
-        gathering the filled part in place (at 64 rows, 3.7 ms against 24 ms per step)."""
+        A gather of the filled positions into a spare buffer, then the two swap: far cheaper than gathering
+        in place (at 64 rows, 3.7 ms against 24 ms per step), and the unfilled rest is never read."""
         if self.spare is None:
             self.spare = torch.empty_like(self.buffer)
-        torch.index_select(self.buffer, 2, rows, out=self.spare)
+        filled = self.layers[0].length if self.layers else 0
+        # (layers, 2, rows, heads, filled, head_dim): a strided view, gathered straight into the spare's
+        torch.index_select(self.buffer[..., :filled, :], 2, rows, out=self.spare[..., :filled, :])
         self.buffer, self.spare = self.spare, self.buffer
         for layer, (keys, values) in zip(self.layers, self.buffer, strict=True):
             layer.keys, layer.values = keys, values

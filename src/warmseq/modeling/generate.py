@@ -6,7 +6,7 @@ is where the model meets them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +18,8 @@ from warmseq.generation.driver import GenerateOutput, generate_tokens, stream_to
 from warmseq.modeling.cache import DecoderCache
 from warmseq.modeling.inputs import check_token_ids
 from warmseq.modeling.outputs import BaseModelOutput, StackRecord
-from warmseq.modeling.packed import OutputProjection, packing_pays, with_packed_linears
+from warmseq.modeling.packed import decode_modules
+from warmseq.modeling.quantization import check_compute_type, decode_modules_for
 
 if TYPE_CHECKING:
     from warmseq.modeling.causal_lm import CausalLM
@@ -69,11 +70,12 @@ def decoder_prompt(model: EncoderDecoderModel, config: GenerationConfig, batch: 
 @dataclass
 class StepState:
     """What a decode step needs besides the new tokens: the cache, and the decoder and LM head fitted to
-    the call's row count (their linear weights packed by oneDNN where that is faster, `packed.py`)."""
+    the call's row count and compute type (linear weights packed by oneDNN where that is faster,
+    `packed.py`, or in bf16 or int8, `quantization.py`)."""
 
     cache: DecoderCache
     decoder: CausalLM
-    head: OutputProjection
+    head: Callable[[Tensor], Tensor]  # (rows, hidden) -> (rows, vocab) float32
     steps: StepOutputs | None = None  # filled by `CachedDecoder.step_recorded` only
 
 
@@ -100,18 +102,18 @@ class CachedDecoder:
     """The decode step over a model's decoder, for the search strategies of `warmseq.generation`."""
 
     def __init__(self, model: EncoderDecoderModel, memory: Tensor, memory_mask: Tensor | None,
-                 steps: StepOutputs | None = None) -> None:
+                 steps: StepOutputs | None = None, compute_type: str = "float32") -> None:
         self.decoder, self.memory, self.memory_mask = model.decoder, memory, memory_mask
         self.steps = steps
+        self.compute_type = compute_type
 
     def make_cache(self, rows_per_source: int, max_new: int, prompt_length: int = 1) -> StepState:
         decoder = self.decoder
         rows = self.memory.shape[0] * rows_per_source
         cache = decoder.new_cache(rows, prompt_length + max_new, self.memory, self.memory_mask)
-        head = OutputProjection(decoder.output_weight(), decoder.lm_head.bias, rows)
-        if packing_pays(rows, self.memory):
-            decoder = with_packed_linears(decoder, rows)
-        return StepState(cache, decoder, head, self.steps)
+        kind = self.compute_type
+        fitted, head = decode_modules(decoder, rows, lambda: decode_modules_for(decoder, rows, kind), kind)
+        return StepState(cache, fitted or decoder, head, self.steps)
 
     @staticmethod
     def step(tokens: Tensor, state: StepState) -> tuple[Tensor, StepState]:
@@ -131,6 +133,13 @@ class CachedDecoder:
     def reorder(state: StepState, rows: Tensor) -> StepState:
         state.cache = state.cache.select_rows(rows)
         return state
+
+
+def resolve_compute_type(model: EncoderDecoderModel, compute_type: str | None) -> str:
+    """The call's compute type, else the one given to from_pretrained, else float32 (exact)."""
+    if compute_type is None:
+        return check_compute_type(getattr(model, "compute_type", "float32"), "from_pretrained(compute_type)")
+    return check_compute_type(compute_type, "generate(compute_type)")
 
 
 def prepare(model: EncoderDecoderModel, input_ids: Tensor, attention_mask: Tensor | None,
@@ -168,13 +177,15 @@ def with_step_outputs(output: GenerateOutput, encoded: BaseModelOutput, steps: S
 
 def generate(model: EncoderDecoderModel, input_ids: Tensor, attention_mask: Tensor | None = None, *,
              generation_config: GenerationConfig | None = None, decoder_input_ids: Tensor | None = None,
-             generator: torch.Generator | None = None, **kwargs: Any) -> Tensor | GenerateOutput:
+             generator: torch.Generator | None = None, compute_type: str | None = None,
+             **kwargs: Any) -> Tensor | GenerateOutput:
     config = resolve_generation_config(model, generation_config, kwargs)
+    compute_type = resolve_compute_type(model, compute_type)
     with torch.inference_mode():
         encoded, memory, memory_mask = prepare(model, input_ids, attention_mask, config)
         prompt = decoder_prompt(model, config, input_ids.shape[0], decoder_input_ids, input_ids.device)
         steps = step_outputs(config)
-        decoder = CachedDecoder(model, memory, memory_mask, steps)
+        decoder = CachedDecoder(model, memory, memory_mask, steps, compute_type=compute_type)
         output = generate_tokens(
             decoder.step if steps is None else decoder.step_recorded, decoder.reorder,
             lambda per_source, max_new: decoder.make_cache(per_source, max_new, prompt.shape[1]),
@@ -184,13 +195,15 @@ def generate(model: EncoderDecoderModel, input_ids: Tensor, attention_mask: Tens
 
 
 def stream(model: EncoderDecoderModel, input_ids: Tensor, attention_mask: Tensor | None = None, *,
-           generator: torch.Generator | None = None, **kwargs: Any) -> Iterator[int]:
+           generator: torch.Generator | None = None, compute_type: str | None = None,
+           **kwargs: Any) -> Iterator[int]:
     """New token ids of one sequence as they are chosen (greedy or sampling)."""
     config = resolve_generation_config(model, None, kwargs)
+    compute_type = resolve_compute_type(model, compute_type)
     with torch.inference_mode():
         _, memory, memory_mask = prepare(model, input_ids, attention_mask, config)
         prompt = decoder_prompt(model, config, input_ids.shape[0], None, input_ids.device)
-        decoder = CachedDecoder(model, memory, memory_mask)
+        decoder = CachedDecoder(model, memory, memory_mask, compute_type=compute_type)
         tokens = stream_tokens(decoder.step, decoder.make_cache, prompt, config,
                                max_positions=model.decoder.spec.usable_positions, generator=generator)
         yield from tokens

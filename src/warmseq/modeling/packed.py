@@ -1,25 +1,39 @@
-"""Inference copies of modules whose linear weights oneDNN has packed once for a known row count.
+"""Inference copies of a decoder whose linear weights oneDNN has packed for a decode step's row count.
 
 A decode step multiplies the same few rows (a batch, its beams) by every weight, step after step. oneDNN
-multiplies fastest by a weight it has reordered into its own blocked layout, which costs one copy of the
-weight (the MiniLM decoder and LM head: ~50 ms) and pays back within a few steps at 16 rows: the LM head
-2.5 ms against 4.3-5.3 ms unpacked, the feed-forward up projection 0.16 ms against 0.24-0.31 ms
-(`benchmarks/bench_linear.py`, docs/results.md). The copies share every other tensor with the original
-and leave it untouched; they serve inference only."""
+multiplies fastest by a weight reordered into its own blocked layout (the LM head at 16 rows: 2.5 ms
+against 4.3-5.3 ms unpacked on this project's machine, docs/results.md). The copy costs ~50 ms for MiniLM's
+decoder and head, so it is made only where the kernel plan ranks the packed path fastest, and kept for the
+next call with the same rows while the weights stay unchanged (`decode_modules`). The copies share every
+other tensor with the original and leave it untouched; they serve inference only."""
 
 from __future__ import annotations
 
 import copy
+import weakref
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from warmseq.modeling.linear import MANY_ROWS, has_onednn, linear
+from warmseq.modeling.calibration import current_plan
+from warmseq.modeling.linear import linear, uses_cpu_paths
+from warmseq.modeling.products import onednn_product, pack_weight
+
+# decoder -> compute type -> (key, (decoder copy, head)): one entry per decoder and compute type, dropped
+# with the decoder; the key holds the row count and every parameter's storage and version, so changed
+# weights are packed again.
+_KEPT: weakref.WeakKeyDictionary[nn.Module, dict[str, tuple[tuple, Any]]] = weakref.WeakKeyDictionary()
 
 
-def packing_pays(rows: int, like: Tensor) -> bool:
-    """Whether packing weights for `rows` rows of `like`'s device and dtype is available and faster."""
-    return rows >= MANY_ROWS and like.device.type == "cpu" and like.dtype == torch.float32 and has_onednn()
+def packing_pays(rows: int, weight: Tensor) -> bool:
+    """Whether products of `rows` rows by `weight` are fastest with a packed copy here."""
+    x = weight.new_empty((1, weight.shape[1]))
+    with torch.inference_mode():
+        if not uses_cpu_paths(x, weight):
+            return False
+    return current_plan().packing_pays(rows, *weight.shape)
 
 
 class PackedLinear(nn.Module):
@@ -27,28 +41,39 @@ class PackedLinear(nn.Module):
 
     def __init__(self, weight: Tensor, bias: Tensor | None, rows: int) -> None:
         super().__init__()
-        self.packed = torch.ops.mkldnn._reorder_linear_weight(weight.detach(), rows)
+        self.packed = pack_weight(weight, rows)
         self.bias = None if bias is None else bias.detach()
 
     def forward(self, x: Tensor) -> Tensor:
-        return torch.ops.mkldnn._linear_pointwise(x, self.packed, self.bias, "none", [], "")
+        return onednn_product(x, self.packed, self.bias)
 
 
-def with_packed_linears(module: nn.Module, rows: int) -> nn.Module:
-    """A copy of `module` that shares its tensors, with every `nn.Linear` replaced by a `PackedLinear`."""
+def with_replaced_linears(module: nn.Module, replace: Callable[[nn.Linear], nn.Module | None]) -> nn.Module:
+    """A copy of `module` sharing its tensors, with each `nn.Linear` for which `replace` gives a module
+    replaced by it (None: kept)."""
     shared = {id(t): t for t in (*module.parameters(), *module.buffers())}
     clone = copy.deepcopy(module, memo=shared)
     for name, child in list(clone.named_modules()):
         if isinstance(child, nn.Linear):
-            parent, _, attribute = name.rpartition(".")
-            setattr(clone.get_submodule(parent), attribute, PackedLinear(child.weight, child.bias, rows))
+            new = replace(child)
+            if new is not None:
+                parent, _, attribute = name.rpartition(".")
+                setattr(clone.get_submodule(parent), attribute, new)
     return clone
+
+
+def with_packed_linears(module: nn.Module, rows: int) -> nn.Module:
+    """A copy of `module` sharing its tensors, each `nn.Linear` whose products of `rows` rows are faster
+    packed replaced by a `PackedLinear`."""
+    return with_replaced_linears(
+        module, lambda child: PackedLinear(child.weight, child.bias, rows) if packing_pays(rows, child.weight) else None
+    )
 
 
 class OutputProjection:
     """The LM head for the steps of one generate() call of `rows` rows: packed by oneDNN where that pays,
-    else `linear`'s few-row product. An odd vocabulary (GPT-2's 50,257) takes that product for all but its
-    last token, whose logit is one more small product, rather than a padded copy of the whole weight."""
+    else `linear`. An odd vocabulary (GPT-2's 50,257) on the halves path takes it for all but its last
+    token, whose logit is one more small product, rather than a padded copy of the whole weight."""
 
     def __init__(self, weight: Tensor, bias: Tensor | None, rows: int) -> None:
         self.weight, self.bias = weight, bias
@@ -59,9 +84,36 @@ class OutputProjection:
         if self.packed is not None:
             return self.packed(x)
         weight, bias = self.weight, self.bias
-        if weight.shape[0] % 2 == 0:
+        odd = weight.shape[0] % 2 == 1 and uses_cpu_paths(x, weight)
+        if not odd or current_plan().unpacked_path(x.shape[0], weight.shape[0] + 1, weight.shape[1]) != "halves":
             return linear(x, weight, bias)
         last = x @ weight[-1:].t()  # (rows, 1)
         if bias is not None:
             last = last + bias[-1:]
         return torch.cat([linear(x, weight[:-1], None if bias is None else bias[:-1]), last], dim=-1)
+
+
+def weights_key(module: nn.Module) -> tuple:
+    return tuple((p.data_ptr(), p._version, p.dtype) for p in module.parameters())
+
+
+def decode_modules(decoder: nn.Module, rows: int, build: Callable[[], Any], compute_type: str) -> Any:
+    """`build()`'s decode modules for `decoder`, kept from the last call when rows, compute type and
+    weights are the same (packing or quantizing costs tens of milliseconds; a step, a few)."""
+    key = (rows, weights_key(decoder))
+    kept = _KEPT.setdefault(decoder, {})
+    if compute_type in kept and kept[compute_type][0] == key:
+        return kept[compute_type][1]
+    built = build()
+    kept[compute_type] = (key, built)
+    return built
+
+
+def packed_decoder(decoder: Any, rows: int) -> tuple[nn.Module | None, OutputProjection]:
+    """The decoder with the linears that pay packed (None: none does, use the decoder itself) and its LM head,
+    for decode steps of `rows` rows."""
+    head = OutputProjection(decoder.output_weight(), decoder.lm_head.bias, rows)
+    linears = [m for m in decoder.modules() if isinstance(m, nn.Linear)]
+    if not any(packing_pays(rows, m.weight) for m in linears):
+        return None, head
+    return with_packed_linears(decoder, rows), head

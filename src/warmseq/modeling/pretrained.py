@@ -15,6 +15,7 @@ from warmseq.checkpoints.keymap import KeyMap, LoadReport, align_prefix, apply_l
 from warmseq.checkpoints.weight_values import check_weight_values
 from warmseq.configs.base import PretrainedConfig
 from warmseq.modeling.outputs import StackRecord, resolve_flag
+from warmseq.modeling.quantization import check_compute_type
 from warmseq.modeling.sharing import keep_first_copy, tensor_aliases
 
 logger = logging.getLogger("warmseq")
@@ -157,6 +158,9 @@ class PreTrainedModel(nn.Module):
 
         `attn_implementation`: "sdpa" (default) or "eager", kept in `config._attn_implementation`."""
         config_overrides.pop("torch_dtype", None)
+        compute_type = config_overrides.pop("compute_type", None)  # generate()'s default, see quantization.py
+        if compute_type is not None:
+            compute_type = check_compute_type(compute_type, "from_pretrained(compute_type)")
         if config is None:
             config = cls.config_class.from_pretrained(name_or_path, **config_overrides)
         else:
@@ -172,6 +176,8 @@ class PreTrainedModel(nn.Module):
         if dtype is not None:
             model.to(dtype)
         model.eval()
+        if compute_type is not None:
+            model.compute_type = compute_type
         return (model, report.as_dict()) if output_loading_info else model
 
     def after_load(self, name_or_path: str | os.PathLike) -> None:

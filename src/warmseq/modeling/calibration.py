@@ -1,0 +1,184 @@
+"""Which product path (`products.py`) is fastest on this machine, by kind of product and row count.
+
+Measured once per processor, torch version and thread count with a short run (a few seconds: every path on
+three representative weights, the weights evicted from cache as in decoding), then kept as JSON in the
+user's cache folder (`WARMSEQ_CACHE_DIR`, else `$XDG_CACHE_HOME/warmseq`, else `~/.cache/warmseq`).
+`WARMSEQ_CPU_KERNELS=0` turns the CPU paths off: every product is `F.linear` and nothing is measured.
+Constants tuned on one processor would make another slower than plain `F.linear` (MKL on Intel is fast).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import logging
+import os
+import platform
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from warmseq.atomic import write_text_atomic
+from warmseq.modeling.products import PATHS, has_onednn, onednn_product, pack_weight, path_applies, run_path
+
+logger = logging.getLogger(__name__)
+
+ENV_SWITCH = "WARMSEQ_CPU_KERNELS"
+ENV_CACHE_DIR = "WARMSEQ_CACHE_DIR"
+ROW_BUCKETS = (1, 2, 4, 8, 12, 16, 24, 32, 64)  # a row count uses the largest bucket at or below it
+# Representative (out, in) weights of a decode step, by kind (MiniLM's: hidden 384, 30,522 tokens).
+SHAPES = {"head": (30522, 384), "up": (1152, 384), "down": (384, 1536)}
+EVICTING_BYTES = 64 * 2**20  # twice this machine's L3, and most servers' L3 slices: weights come from memory
+FORMAT = 1
+
+
+def product_kind(out_features: int, in_features: int) -> str:
+    """'head' for a vocabulary-sized output, 'down' when the input is wider, else 'up'."""
+    if out_features >= 8 * in_features:
+        return "head"
+    return "down" if in_features > out_features else "up"
+
+
+def bucket_of(rows: int) -> int:
+    """Index into ROW_BUCKETS of the largest bucket at or below `rows` (rows >= 1)."""
+    index = 0
+    for i, bucket in enumerate(ROW_BUCKETS):
+        if bucket <= rows:
+            index = i
+    return index
+
+
+@dataclass
+class KernelPlan:
+    """Paths by kind and row bucket, fastest first; `timings_ms` keeps what was measured."""
+
+    rankings: dict[str, list[list[str]]]  # kind -> per bucket -> paths, fastest first
+    timings_ms: dict[str, list[dict[str, float]]]
+    machine: str = ""
+
+    def unpacked_path(self, rows: int, out_features: int, in_features: int) -> str:
+        """The fastest path that needs no packed copy of the weight."""
+        for path in self.rankings[product_kind(out_features, in_features)][bucket_of(rows)]:
+            if path != "packed" and path_applies(path, out_features):
+                return path
+        return "linear"
+
+    def packing_pays(self, rows: int, out_features: int, in_features: int) -> bool:
+        """Whether a packed copy is the fastest path for products of `rows` rows."""
+        ranking = self.rankings[product_kind(out_features, in_features)][bucket_of(rows)]
+        return bool(ranking) and ranking[0] == "packed" and has_onednn()
+
+    def to_json(self) -> str:
+        body = {"format": FORMAT, "machine": self.machine, "buckets": ROW_BUCKETS,
+                "rankings": self.rankings, "timings_ms": self.timings_ms}
+        return json.dumps(body, indent=1)
+
+    @classmethod
+    def from_json(cls, text: str) -> KernelPlan:
+        body = json.loads(text)
+        if body.get("format") != FORMAT or list(body.get("buckets", [])) != list(ROW_BUCKETS):
+            raise ValueError("kernel plan: another format")
+        if set(body["rankings"]) != set(SHAPES) or any(len(v) != len(ROW_BUCKETS) for v in body["rankings"].values()):
+            raise ValueError("kernel plan: kinds or buckets missing")
+        for per_bucket in body["rankings"].values():
+            if any(path not in PATHS for ranking in per_bucket for path in ranking):
+                raise ValueError("kernel plan: unknown path")
+        return cls(body["rankings"], body["timings_ms"], body.get("machine", ""))
+
+    @classmethod
+    def plain(cls) -> KernelPlan:
+        """`F.linear` everywhere (the CPU paths turned off)."""
+        return cls({kind: [["linear"] for _ in ROW_BUCKETS] for kind in SHAPES}, {}, "off")
+
+
+def machine_key() -> str:
+    """What the measurements depend on: processor model, torch version, threads."""
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{model} | torch {torch.__version__} | {torch.get_num_threads()} threads"
+
+
+def cache_dir() -> Path:
+    if os.environ.get(ENV_CACHE_DIR):
+        return Path(os.environ[ENV_CACHE_DIR])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "warmseq"
+
+
+def plan_file(machine: str) -> Path:
+    digest = hashlib.sha1(machine.encode()).hexdigest()[:16]
+    return cache_dir() / f"kernel-plan-{digest}.json"
+
+
+def current_plan() -> KernelPlan:
+    """The plan for this process's settings (cheap after the first call)."""
+    return plan_for(os.environ.get(ENV_SWITCH, "1"), torch.get_num_threads())
+
+
+@functools.cache
+def plan_for(switch: str, threads: int) -> KernelPlan:
+    if switch.strip().lower() in ("0", "off", "false", "no"):
+        return KernelPlan.plain()
+    machine = machine_key()
+    path = plan_file(machine)
+    try:
+        return KernelPlan.from_json(path.read_text())
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    logger.info("warmseq: measuring CPU product paths once for %s (kept in %s)", machine, path)
+    plan = calibrate()
+    plan.machine = machine
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(path, plan.to_json())
+    except OSError as error:
+        logger.warning("warmseq: could not keep the kernel plan in %s (%s); measuring again next time", path, error)
+    return plan
+
+
+def calibrate(shapes: dict[str, tuple[int, int]] = SHAPES, buckets: tuple[int, ...] = ROW_BUCKETS,
+              evicting_bytes: int = EVICTING_BYTES, passes: int = 3) -> KernelPlan:
+    """Time every applicable path per kind and bucket (best of `passes`), and rank them."""
+    rankings: dict[str, list[list[str]]] = {}
+    timings: dict[str, list[dict[str, float]]] = {}
+    with torch.inference_mode():
+        for kind, (out_features, in_features) in shapes.items():
+            copies = max(2, evicting_bytes // (out_features * in_features * 4))
+            weights = [torch.randn(out_features, in_features) for _ in range(copies)]
+            rankings[kind], timings[kind] = [], []
+            for rows in buckets:
+                times = time_paths(weights, torch.randn(rows, in_features), passes)
+                timings[kind].append({path: round(ms, 4) for path, ms in times.items()})
+                rankings[kind].append(sorted(times, key=times.__getitem__))
+    return KernelPlan(rankings, timings)
+
+
+def time_paths(weights: list[torch.Tensor], x: torch.Tensor, passes: int) -> dict[str, float]:
+    """Milliseconds per product of `x` with each weight in turn, by path (the least of `passes` passes in
+    which the process had the CPU: other work on the machine only ever adds time)."""
+    out_features = weights[0].shape[0]
+    calls = {path: [lambda w=w, path=path: run_path(path, x, w, None) for w in weights]
+             for path in ("linear", "halves", "onednn") if path_applies(path, out_features)}
+    if path_applies("packed", out_features):
+        packed = [pack_weight(w, x.shape[0]) for w in weights]
+        calls["packed"] = [lambda p=p: onednn_product(x, p, None) for p in packed]
+    # passes alternate between the paths, so that a burst of other work slows them alike
+    best = dict.fromkeys(calls, float("inf"))
+    for _ in range(passes + 1):  # the first pass warms up (kernel choice, allocation)
+        for path, path_calls in calls.items():
+            cpu, wall = time.process_time(), time.perf_counter()
+            for call in path_calls:
+                call()
+            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+            if cpu >= 0.8 * wall or best[path] == float("inf"):  # else another process held our core
+                best[path] = min(best[path], wall / len(path_calls))
+    return {path: seconds * 1000 for path, seconds in best.items()}

@@ -1,0 +1,85 @@
+"""The CPU paths of one inference product `x @ weight.T + bias`, all equal to `F.linear` up to rounding.
+
+Which of them is fastest depends on the processor, its BLAS and the row count (`calibration.py` measures
+them once per machine; `linear.py` and `packed.py` follow its plan). On the 2-core AMD EPYC of this
+project, with the weights evicted from cache as in decoding (docs/results.md):
+
+- `linear`: `F.linear`, i.e. MKL. Slow there (~110 GFLOP/s at best, far less for a few rows), fast elsewhere.
+- `halves`: `W @ x.T` with `W` viewed as two halves of its output features, multiplied as a batch of two
+  (`torch.bmm`): the 30,522 x 384 LM head at 1 row 1.1 ms against 5.2 ms. A view, nothing copied.
+- `onednn`: oneDNN's inner product (`torch.ops.mkldnn._linear_pointwise`, an operator torch registers for its
+  own compiler): ~210 GFLOP/s on the encoder's 2,048 rows against 130-190.
+- `packed`: the same with the weight reordered once into oneDNN's blocked layout for a row count
+  (`pack_weight`); the copy costs time and memory, so only a decode step's weights are packed (`packed.py`).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+UNPACKED_PATHS = ("linear", "halves", "onednn")
+PATHS = (*UNPACKED_PATHS, "packed")
+
+
+@functools.cache
+def has_onednn() -> bool:
+    """Whether oneDNN's product and weight packing run here: probed once on a tiny product, since a build
+    may register the operators yet fail to create their kernels (other CPUs, other builds)."""
+    if not torch.backends.mkldnn.is_available():
+        return False
+    try:
+        x, weight = torch.ones(2, 4), torch.ones(2, 4)
+        with torch.inference_mode():
+            y = onednn_product(x, weight, None)
+            z = onednn_product(x, pack_weight(weight, 2), None)
+        return bool((y == 4).all() and (z == 4).all())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def halves_product(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+    """The product for an even number of outputs, as a batch of two `W_half @ x.T`."""
+    rows = x.numel() // x.shape[-1]
+    out_features, in_features = weight.shape
+    half = out_features // 2
+    halves = weight.view(2, half, in_features)  # (2, out / 2, in)
+    columns = x.reshape(rows, in_features).t().expand(2, in_features, rows)  # (2, in, rows)
+    if bias is None:
+        y = torch.bmm(halves, columns)
+    else:
+        y = torch.baddbmm(bias.view(2, half, 1), halves, columns)
+    # (2, out / 2, rows) -> (..., out), copied to row-major order as the ops that follow expect
+    return y.view(out_features, rows).t().contiguous().view(*x.shape[:-1], out_features)
+
+
+def onednn_product(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+    """oneDNN's product; `weight` is (out, in) or a `pack_weight` copy."""
+    return torch.ops.mkldnn._linear_pointwise(x, weight, bias, "none", [], "")
+
+
+def pack_weight(weight: Tensor, rows: int) -> Tensor:
+    """`weight` (out, in) reordered into oneDNN's blocked layout for products of `rows` rows (opaque: only
+    `onednn_product` reads it; other row counts work too)."""
+    return torch.ops.mkldnn._reorder_linear_weight(weight.detach(), rows)
+
+
+def run_path(path: str, x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+    """The product by the named unpacked path (the packed one needs its copy: `pack_weight`)."""
+    if path == "halves":
+        return halves_product(x, weight, bias)
+    if path == "onednn":
+        return onednn_product(x, weight, bias)
+    return F.linear(x, weight, bias)
+
+
+def path_applies(path: str, out_features: int) -> bool:
+    """Whether the path can compute a product with `out_features` outputs here."""
+    if path == "halves":
+        return out_features % 2 == 0
+    if path in ("onednn", "packed"):
+        return has_onednn()
+    return True

@@ -1,0 +1,34 @@
+"""generate() gives the peer's tokens whichever CPU product path the kernel plan picks, at every row count."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from tests.conftest import padded_batch
+from tests.parity.test_generate import SPECIAL, pair  # noqa: F401  (pair is a fixture)
+from warmseq.modeling import calibration, linear, packed
+from warmseq.modeling.calibration import ROW_BUCKETS, KernelPlan
+from warmseq.modeling.products import has_onednn
+
+
+def plan_with_first(first: str) -> KernelPlan:
+    ranking = [first] + [p for p in ("packed", "onednn", "halves", "linear") if p != first]
+    return KernelPlan({kind: [list(ranking) for _ in ROW_BUCKETS] for kind in calibration.SHAPES}, {})
+
+
+@pytest.mark.parametrize("first", ["linear", "halves", "onednn", "packed"])
+@pytest.mark.parametrize("batch, kwargs", [(1, dict(max_new_tokens=12)), (12, dict(max_new_tokens=12)),
+                                           (3, dict(num_beams=4, max_new_tokens=10))])
+def test_every_path_gives_the_peers_tokens(pair, first, batch, kwargs, monkeypatch):  # noqa: F811
+    if first in ("onednn", "packed") and not has_onednn():
+        pytest.skip("no oneDNN here")
+    plan = plan_with_first(first)
+    monkeypatch.setattr(linear, "current_plan", lambda: plan)
+    monkeypatch.setattr(packed, "current_plan", lambda: plan)
+    peer, ours = pair
+    torch.manual_seed(2)
+    ids, mask = padded_batch(99, batch=batch, length=2 * batch + 4)
+    with torch.no_grad():
+        expected = peer.generate(input_ids=ids, attention_mask=mask, **SPECIAL, **kwargs)
+    assert torch.equal(ours.generate(ids, attention_mask=mask, **kwargs), expected)

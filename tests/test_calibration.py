@@ -1,0 +1,84 @@
+"""The kernel plan: measured once per machine into the cache folder, valid without oneDNN, off by switch."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from warmseq.modeling import calibration, products
+from warmseq.modeling.calibration import ROW_BUCKETS, KernelPlan, bucket_of, calibrate, plan_for
+
+SMALL = {"head": (512, 16), "up": (48, 16), "down": (16, 48)}
+
+
+def small_calibration(*_args, **_kwargs) -> KernelPlan:
+    return calibrate(SMALL, evicting_bytes=2**16, passes=1)
+
+
+@pytest.fixture
+def fresh_plans(tmp_path, monkeypatch):
+    monkeypatch.setenv(calibration.ENV_CACHE_DIR, str(tmp_path))
+    monkeypatch.delenv(calibration.ENV_SWITCH, raising=False)
+    plan_for.cache_clear()
+    yield tmp_path
+    plan_for.cache_clear()
+
+
+def test_plan_is_measured_once_and_kept_in_the_cache_folder(fresh_plans, monkeypatch):
+    monkeypatch.setattr(calibration, "calibrate", small_calibration)
+    plan = calibration.current_plan()
+    files = list(fresh_plans.glob("kernel-plan-*.json"))
+    assert len(files) == 1 and torch.__version__ in plan.machine
+    plan_for.cache_clear()
+    monkeypatch.setattr(calibration, "calibrate", lambda *a, **k: pytest.fail("the kept plan is read, not remeasured"))
+    assert calibration.current_plan().rankings == plan.rankings
+
+
+def test_an_unreadable_plan_file_is_measured_again(fresh_plans, monkeypatch):
+    monkeypatch.setattr(calibration, "calibrate", small_calibration)
+    calibration.plan_file(calibration.machine_key()).write_text("{not json")
+    plan = calibration.current_plan()
+    assert len(plan.rankings["head"]) == len(ROW_BUCKETS)
+    assert KernelPlan.from_json(calibration.plan_file(calibration.machine_key()).read_text()).rankings == plan.rankings
+
+
+def test_every_path_is_ranked_where_onednn_runs():
+    if not products.has_onednn():
+        pytest.skip("oneDNN's product does not run here")
+    plan = small_calibration()
+    for kind in SMALL:
+        assert len(plan.rankings[kind]) == len(ROW_BUCKETS)
+        for ranking in plan.rankings[kind]:
+            assert sorted(ranking) == sorted(products.PATHS)
+
+
+def test_without_onednn_the_plan_holds_only_paths_that_run(monkeypatch):
+    def broken(*_args):
+        raise RuntimeError("could not create a primitive")  # what a build without working kernels says
+
+    monkeypatch.setattr(products, "onednn_product", broken)
+    products.has_onednn.cache_clear()
+    try:
+        assert not products.has_onednn()
+        plan = small_calibration()
+        rankings = [ranking for kind in SMALL for ranking in plan.rankings[kind]]
+        assert rankings and all(set(r) == {"linear", "halves"} for r in rankings)
+        for rows in (1, 4, 12, 16, 64, 2048):
+            assert plan.unpacked_path(rows, 48, 16) in ("linear", "halves")
+            assert plan.unpacked_path(rows, 47, 16) == "linear"  # halves need an even output count
+            assert not plan.packing_pays(rows, 48, 16)
+    finally:
+        products.has_onednn.cache_clear()
+
+
+def test_switch_off_gives_f_linear_everywhere(fresh_plans, monkeypatch):
+    monkeypatch.setenv(calibration.ENV_SWITCH, "0")
+    monkeypatch.setattr(calibration, "calibrate", lambda *a, **k: pytest.fail("nothing is measured when off"))
+    plan = calibration.current_plan()
+    assert all(plan.unpacked_path(rows, 1152, 384) == "linear" for rows in (1, 12, 64))
+    assert not any(plan.packing_pays(rows, 30522, 384) for rows in (1, 12, 64))
+    assert not list(fresh_plans.iterdir())
+
+
+def test_row_counts_use_the_largest_bucket_at_or_below_them():
+    assert [ROW_BUCKETS[bucket_of(r)] for r in (1, 3, 12, 15, 16, 63, 64, 2048)] == [1, 2, 12, 12, 16, 32, 64, 64]
