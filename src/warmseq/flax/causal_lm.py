@@ -18,7 +18,7 @@ from warmseq.flax.dropout import DropoutRng
 from warmseq.flax.encoder import dropout_keys
 from warmseq.flax.inputs import as_labels, as_mask, as_token_ids
 from warmseq.flax.keymaps import key_maps_for
-from warmseq.flax.linear import Dtype, dense, layer_norm
+from warmseq.flax.linear import Dtype, dense, layer_norm, normal
 from warmseq.flax.outputs import FlaxCausalLMOutput
 from warmseq.flax.pretrained import FlaxPreTrainedModel
 from warmseq.flax.stack import TransformerStack
@@ -34,7 +34,7 @@ class LMHead(nnx.Module):
         self.transform = dense(h, width, std, dtype, rngs) if has_transform else None
         self.transform_norm = layer_norm(width, spec.norm_eps, dtype, rngs) if has_transform else None
         # (vocab, width), as the word embeddings it replaces when untied
-        self.weight = None if tied else nnx.Param(std * jax.random.normal(rngs.params(), (spec.vocab_size, width)))
+        self.weight = None if tied else nnx.Param(normal(std)(rngs.params(), (spec.vocab_size, width)))
         self.bias = nnx.Param(jnp.zeros(spec.vocab_size)) if spec.lm_head_bias else None
 
     def prepare(self, hidden: jax.Array) -> jax.Array:

@@ -20,6 +20,7 @@ from warmseq.configs.encoder_decoder import EncoderDecoderConfig
 from warmseq.flax.attention import padding_mask
 from warmseq.flax.cache import DecoderCache
 from warmseq.flax.causal_lm import FlaxCausalLM, cross_entropy
+from warmseq.flax.compiled import call_compiled, is_traced
 from warmseq.flax.dropout import DropoutRng
 from warmseq.flax.encoder import FlaxEncoderModel, dropout_keys
 from warmseq.flax.families import decoder_class_for, encoder_class_for
@@ -87,6 +88,13 @@ class FlaxEncoderDecoderModel(FlaxPreTrainedModel):
                token_type_ids: jax.Array | None = None, train: bool = False,
                dropout_rng: jax.Array | DropoutRng | None = None) -> FlaxBaseModelOutput:
         """The encoder's states (batch, src_len, encoder hidden), before any projection to the decoder's width."""
+        arrays = dict(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
+                      dropout_rng=dropout_rng)
+        if not is_traced(arrays):
+            spec = self.encoder.spec
+            arrays["input_ids"] = as_token_ids(input_ids, "input_ids", spec.vocab_size, spec.usable_positions)
+            arrays["attention_mask"] = as_mask(attention_mask, "attention_mask", arrays["input_ids"])
+            return call_compiled(self, "encode", arrays, dict(train=train))
         return self.encoder(input_ids, attention_mask, token_type_ids, train=train, dropout_rng=dropout_rng)
 
     def project_memory(self, hidden: jax.Array) -> jax.Array:
@@ -117,6 +125,12 @@ class FlaxEncoderDecoderModel(FlaxPreTrainedModel):
         decoder = self.decoder
         ids = as_token_ids(decoder_input_ids, "decoder_input_ids", decoder.spec.vocab_size,
                            decoder.spec.usable_positions)
+        arrays = dict(decoder_input_ids=ids, encoder_outputs=encoder_outputs,
+                      encoder_attention_mask=encoder_attention_mask, decoder_attention_mask=decoder_attention_mask,
+                      past_key_values=past_key_values, dropout_rng=dropout_rng)
+        if not is_traced(arrays):
+            arrays = {k: jax.tree_util.tree_map(jnp.asarray, v) for k, v in arrays.items()}
+            return call_compiled(self, "decode", arrays, dict(train=train))
         if past_key_values is not None:
             cache = past_key_values
             if encoder_attention_mask is not None and cache.memory_mask is None:
@@ -148,6 +162,12 @@ class FlaxEncoderDecoderModel(FlaxPreTrainedModel):
         the PyTorch side. `train=True` applies dropout with keys from `dropout_rng` (a jax.random key)."""
         if loss_reduction not in ("mean", "sum"):
             raise ValueError(f"loss_reduction must be 'mean' or 'sum', got {loss_reduction!r}")
+        arrays = dict(input_ids=input_ids, attention_mask=attention_mask, decoder_input_ids=decoder_input_ids,
+                      decoder_attention_mask=decoder_attention_mask, encoder_outputs=encoder_outputs, labels=labels,
+                      token_type_ids=token_type_ids, dropout_rng=dropout_rng)
+        if not is_traced(arrays):
+            return call_compiled(self, "__call__", self.checked_inputs(arrays),
+                                 dict(loss_reduction=loss_reduction, train=train))
         rng = dropout_keys(train, dropout_rng)
         if encoder_outputs is None:
             if input_ids is None:
@@ -172,6 +192,21 @@ class FlaxEncoderDecoderModel(FlaxPreTrainedModel):
         return FlaxSeq2SeqLMOutput(loss=loss, logits=out.logits,
                                    encoder_last_hidden_state=last_hidden_state(encoder_outputs),
                                    num_target_tokens=count)
+
+    def checked_inputs(self, arrays: dict[str, Any]) -> dict[str, Any]:
+        """The arguments of a call as JAX arrays, token ids checked against the vocabularies and positions."""
+        encoder, decoder = self.encoder.spec, self.decoder.spec
+        out = {k: jax.tree_util.tree_map(jnp.asarray, v) for k, v in arrays.items()}
+        if arrays["input_ids"] is not None:
+            out["input_ids"] = as_token_ids(arrays["input_ids"], "input_ids", encoder.vocab_size,
+                                            encoder.usable_positions)
+            out["attention_mask"] = as_mask(arrays["attention_mask"], "attention_mask", out["input_ids"])
+        if arrays["decoder_input_ids"] is not None:
+            out["decoder_input_ids"] = as_token_ids(arrays["decoder_input_ids"], "decoder_input_ids",
+                                                    decoder.vocab_size, decoder.usable_positions)
+        if arrays["labels"] is not None:
+            out["labels"] = as_labels(arrays["labels"], decoder.vocab_size)
+        return out
 
     def prepare_decoder_input_ids_from_labels(self, labels: jax.Array) -> jax.Array:
         start, pad = self.config.decoder_start_token_id, self.config.pad_token_id

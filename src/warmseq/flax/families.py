@@ -8,7 +8,6 @@ from __future__ import annotations
 import math
 import os
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -23,7 +22,7 @@ from warmseq.configs.gpt2 import GPT2Config
 from warmseq.configs.roberta import RobertaConfig, XLMRobertaConfig
 from warmseq.flax.causal_lm import FlaxCausalLM
 from warmseq.flax.encoder import FlaxEncoderModel
-from warmseq.flax.linear import Dtype
+from warmseq.flax.linear import Dtype, normal
 from warmseq.modeling.bart import warn_if_final_logits_bias, with_token_embeddings
 
 
@@ -37,7 +36,7 @@ class FlaxBertModel(FlaxEncoderModel):
         rngs = rngs or nnx.Rngs(seed)
         super().__init__(config, seed, dtype, rngs)
         h = config.hidden_size
-        self.pooler_weight = nnx.Variable(config.initializer_range * jax.random.normal(rngs.params(), (h, h)))
+        self.pooler_weight = nnx.Variable(normal(config.initializer_range)(rngs.params(), (h, h)))
         self.pooler_bias = nnx.Variable(jnp.zeros(h))
 
 
@@ -84,7 +83,7 @@ def scale_residual_projections(model: FlaxEncoderModel | FlaxCausalLM, std: floa
     for layer in model.stack.layers:
         for dense in (layer.self_attn.out, layer.ffn.down, layer.cross_attn and layer.cross_attn.out):
             if dense is not None:
-                dense.kernel.value = scaled * jax.random.normal(rngs.params(), dense.kernel.value.shape)
+                dense.kernel.value = normal(scaled)(rngs.params(), dense.kernel.value.shape)
 
 
 class FlaxGPT2Model(FlaxEncoderModel):

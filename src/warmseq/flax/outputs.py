@@ -11,11 +11,13 @@ from warmseq.flax.cache import DecoderCache
 from warmseq.modeling.outputs import ModelOutput
 
 
+@jax.tree_util.register_dataclass
 @dataclass
 class FlaxBaseModelOutput(ModelOutput):
     last_hidden_state: jax.Array
 
 
+@jax.tree_util.register_dataclass
 @dataclass
 class FlaxCausalLMOutput(ModelOutput):
     loss: jax.Array | None = None
@@ -24,6 +26,7 @@ class FlaxCausalLMOutput(ModelOutput):
     past_key_values: DecoderCache | None = None
 
 
+@jax.tree_util.register_dataclass
 @dataclass
 class FlaxSeq2SeqLMOutput(ModelOutput):
     loss: jax.Array | None = None

@@ -43,9 +43,11 @@ class FlaxPreTrainedModel(nnx.Module):
     def params(self, values: nnx.State) -> None:
         nnx.update(self, values)
 
-    def num_parameters(self) -> int:
-        """Weights counted once each (a tied encoder-decoder's shared weights once)."""
-        return sum(int(np.prod(x.shape)) for x in jax.tree_util.tree_leaves(nnx.state(self, nnx.Param)))
+    def num_parameters(self, only_trainable: bool = False) -> int:
+        """Weights counted once each (a tied encoder-decoder's shared weights once); BERT's pooler counts as
+        the PyTorch side counts it, unless `only_trainable`."""
+        state = nnx.state(self, nnx.Param) if only_trainable else nnx.state(self)
+        return sum(int(np.prod(x.shape)) for x in jax.tree_util.tree_leaves(state))
 
     # ---- checkpoints ------------------------------------------------------------------------------
     def checkpoint_state(self) -> dict[str, np.ndarray]:
