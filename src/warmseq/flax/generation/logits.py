@@ -18,6 +18,12 @@ Transform = Callable[[jax.Array, jax.Array, jax.Array], jax.Array]
 NEG_INF = -jnp.inf
 
 
+def runtime_constant(value: float) -> jax.Array:
+    """`value` as an array XLA cannot fold: it would turn `x / 1.7` into `x * (1 / 1.7)`, an ulp away from
+    the division the PyTorch side does (a tie broken differently then picks another token)."""
+    return jax.lax.optimization_barrier(jnp.asarray(value, jnp.float32))
+
+
 def mark(shape: tuple[int, int], columns: jax.Array, hits: jax.Array) -> jax.Array:
     """(rows, vocab) bool: True at [r, columns[r, j]] wherever hits[r, j]."""
     rows = jnp.arange(shape[0])[:, None]
@@ -28,6 +34,7 @@ def penalize_repetition(scores: jax.Array, history: jax.Array, cur_len: jax.Arra
     """Make every token already in the history less likely: divide a positive score, multiply a negative one."""
     filled = jnp.broadcast_to(jnp.arange(history.shape[1]) < cur_len, history.shape)
     seen = mark(scores.shape, history, filled)
+    penalty = runtime_constant(penalty)
     return jnp.where(seen, jnp.where(scores < 0, scores * penalty, scores / penalty), scores)
 
 
@@ -75,7 +82,7 @@ def force_tokens(scores: jax.Array, history: jax.Array, cur_len: jax.Array, *, a
 
 
 def scale_temperature(scores: jax.Array, history: jax.Array, cur_len: jax.Array, *, temperature: float) -> jax.Array:
-    return scores / temperature
+    return scores / runtime_constant(temperature)
 
 
 def keep_top_k(scores: jax.Array, history: jax.Array, cur_len: jax.Array, *, top_k: int) -> jax.Array:
