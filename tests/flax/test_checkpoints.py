@@ -58,7 +58,7 @@ def test_sharded_save_loads_both_ways(tmp_path):
 
 
 def transformers_pairs() -> dict:
-    from tests.families.pairs import peer_pair  # noqa: I001 (the peer's builders, imported when needed)
+    from tests.families.pairs import peer_pair
     from tests.parity.test_gpt2_bart_pairs import peer_pair as gpt2_pair
     from tests.parity.tiny_gpt2_bart import GPT2_END, bert_config, gpt2_config
 

@@ -39,9 +39,11 @@ class FlaxPreTrainedModel(nnx.Module):
         """The trainable parameters as a pytree (an `nnx.State`); assign one back to update the model."""
         return nnx.state(self, nnx.Param)
 
-    @params.setter
-    def params(self, values: nnx.State) -> None:
-        nnx.update(self, values)
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "params":  # `model.params = new_params`, as with the original Flax classes
+            nnx.update(self, value)
+            return
+        super().__setattr__(name, value)
 
     def num_parameters(self, only_trainable: bool = False) -> int:
         """Weights counted once each (a tied encoder-decoder's shared weights once); BERT's pooler counts as
