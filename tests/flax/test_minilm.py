@@ -44,13 +44,17 @@ def batch(minilm_dir):
 
 
 def test_flax_warm_start_equals_pytorch_warm_start(minilm_dir, batch):
-    flax_model = FlaxEncoderDecoderModel.from_encoder_decoder_pretrained(minilm_dir, minilm_dir)
+    flax_model, info = FlaxEncoderDecoderModel.from_encoder_decoder_pretrained(minilm_dir, minilm_dir,
+                                                                               output_loading_info=True)
     torch.manual_seed(0)
-    model = EncoderDecoderModel.from_encoder_decoder_pretrained(minilm_dir, minilm_dir)
+    model, torch_info = EncoderDecoderModel.from_encoder_decoder_pretrained(minilm_dir, minilm_dir,
+                                                                            output_loading_info=True)
+    assert info == torch_info  # the same keys newly initialised (cross-attention, the LM head's transform)
+    new = {f"{part}.{key}" for part in ("encoder", "decoder") for key in info[part]["missing_keys"]}
     ours, theirs = flax_model.checkpoint_state(), model.checkpoint_state()
     assert ours.keys() == theirs.keys()
-    pretrained = [k for k in ours if "crossattention" not in k]  # cross-attention is new on both sides
-    assert len(pretrained) > 100
+    pretrained = [k for k in ours if k not in new]
+    assert len(pretrained) > 100 and any("crossattention" in k for k in new)
     assert all(np.array_equal(ours[k], theirs[k].numpy()) for k in pretrained)
     states = flax_model.encode(batch["input_ids"], batch["attention_mask"]).last_hidden_state
     with torch.no_grad():
