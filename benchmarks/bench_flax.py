@@ -49,7 +49,7 @@ def run(folder: Path, cases: list[str], rounds: int, device: str) -> None:
             return ours.generate(ids, attention_mask=mask, **kwargs)
 
         def call_flax(ids_np=ids_np, mask_np=mask_np, kwargs=kwargs):
-            return flax_model.generate(ids_np, attention_mask=mask_np, **kwargs)
+            return flax_model.generate(ids_np, attention_mask=mask_np, **kwargs).sequences
 
         start = time.perf_counter()
         got = call_flax()

@@ -27,7 +27,7 @@ def test_tokens_equal_pytorch(tmp_path, name, search):
     model, flax_model = both(name, tmp_path)
     ids, mask = padded_batch(source_vocab(model), PAIRS[name].pad, rows=3, length=10)
     expected = torch_generate(model, ids, mask, **search)
-    got = flax_model.generate(ids, attention_mask=mask, **search)
+    got = flax_model.generate(ids, attention_mask=mask, **search).sequences
     assert np.array_equal(got, expected), f"flax:\n{got}\npytorch:\n{expected}"
 
 
@@ -48,7 +48,7 @@ def test_logits_transforms_and_beam_settings_equal_pytorch(tmp_path, search):
     if "decoder_input_ids" in search:
         torch_search["decoder_input_ids"] = torch.as_tensor(search["decoder_input_ids"])
     expected = torch_generate(model, ids, mask, return_dict_in_generate=True, output_scores=True, **torch_search)
-    got = flax_model.generate(ids, attention_mask=mask, return_dict_in_generate=True, **search)
+    got = flax_model.generate(ids, attention_mask=mask, **search).sequences
     assert np.array_equal(got.sequences, expected[0]), f"flax:\n{got.sequences}\npytorch:\n{expected[0]}"
     if search.get("num_beams", 1) > 1:
         assert np.abs(got.sequences_scores - expected[1]).max() <= 1e-4
@@ -58,18 +58,18 @@ def test_sampling_is_seeded_and_filtered(tmp_path):
     _, flax_model = both("bert2bert", tmp_path)
     ids, mask = padded_batch(99, 0)
     sample = dict(do_sample=True, max_new_tokens=8, top_k=20, top_p=0.9, temperature=1.5)
-    first = flax_model.generate(ids, attention_mask=mask, prng_key=jax.random.key(3), **sample)
-    again = flax_model.generate(ids, attention_mask=mask, prng_key=jax.random.key(3), **sample)
-    other = flax_model.generate(ids, attention_mask=mask, prng_key=jax.random.key(4), **sample)
+    first = flax_model.generate(ids, attention_mask=mask, prng_key=jax.random.key(3), **sample).sequences
+    again = flax_model.generate(ids, attention_mask=mask, prng_key=jax.random.key(3), **sample).sequences
+    other = flax_model.generate(ids, attention_mask=mask, prng_key=jax.random.key(4), **sample).sequences
     assert np.array_equal(first, again)
     assert not np.array_equal(first, other)
     # top_k=1 leaves one candidate per step: sampling is then greedy search
-    greedy = flax_model.generate(ids, attention_mask=mask, max_new_tokens=8)
+    greedy = flax_model.generate(ids, attention_mask=mask, max_new_tokens=8).sequences
     only_best = flax_model.generate(ids, attention_mask=mask, do_sample=True, top_k=1, max_new_tokens=8,
-                                    prng_key=jax.random.key(5))
+                                    prng_key=jax.random.key(5)).sequences
     assert np.array_equal(greedy, only_best)
     several = flax_model.generate(ids, attention_mask=mask, do_sample=True, num_return_sequences=2,
-                                  max_new_tokens=8, prng_key=jax.random.key(3))
+                                  max_new_tokens=8, prng_key=jax.random.key(3)).sequences
     assert several.shape[0] == 6
 
 

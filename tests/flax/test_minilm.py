@@ -82,6 +82,6 @@ def test_generate_equals_pytorch_on_debian_descriptions(pair, batch, search):
     ids, mask = batch["input_ids"], batch["attention_mask"]
     expected = model.generate(torch.as_tensor(ids), attention_mask=torch.as_tensor(mask), max_new_tokens=32,
                               **search).numpy()
-    got = flax_model.generate(ids, attention_mask=mask, max_new_tokens=32, **search)
+    got = flax_model.generate(ids, attention_mask=mask, max_new_tokens=32, **search).sequences
     assert got.shape[1] > 20
     assert np.array_equal(got, expected), f"flax:\n{got}\npytorch:\n{expected}"

@@ -27,7 +27,7 @@ from warmseq.flax.families import decoder_class_for, encoder_class_for
 from warmseq.flax.generate import generate
 from warmseq.flax.inputs import as_labels, as_mask, as_token_ids
 from warmseq.flax.linear import Dtype, dense
-from warmseq.flax.outputs import FlaxBaseModelOutput, FlaxCausalLMOutput, FlaxSeq2SeqLMOutput
+from warmseq.flax.outputs import FlaxBaseModelOutput, FlaxCausalLMOutput, FlaxGenerateOutput, FlaxSeq2SeqLMOutput
 from warmseq.flax.pretrained import FlaxPreTrainedModel
 from warmseq.flax.sharing import share_encoder_decoder_weights
 from warmseq.generation.config import GENERATION_CONFIG_NAME, GenerationConfig
@@ -223,9 +223,10 @@ class FlaxEncoderDecoderModel(FlaxPreTrainedModel):
         return shift_tokens_right(labels, pad, start)
 
     # ---- generation ------------------------------------------------------------------------------
-    def generate(self, input_ids: Any = None, attention_mask: Any = None, **kwargs: Any) -> Any:
-        """Token ids (batch * num_return_sequences, length) for each source, start token included, as a NumPy
-        array; with `return_dict_in_generate=True` an object with `sequences` (and `sequences_scores` for beams).
+    def generate(self, input_ids: Any = None, attention_mask: Any = None, **kwargs: Any) -> FlaxGenerateOutput:
+        """An output whose `sequences` hold the token ids (batch * num_return_sequences, length) for each source,
+        start token included, as a NumPy array cut to the longest row (as the PyTorch side returns them; the
+        original Flax class padded to max_length); `sequences_scores` for beam search.
 
         Greedy, beam search (`num_beams`) or sampling (`do_sample=True`, seeded by `prng_key=jax.random.key(n)`);
         keywords are `GenerationConfig` fields, `generation_config=` or `decoder_input_ids=`. The whole search is

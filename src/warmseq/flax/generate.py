@@ -44,7 +44,7 @@ def settings_key(config: GenerationConfig) -> tuple:
 
 def generate(model: FlaxEncoderDecoderModel, input_ids: Any, attention_mask: Any = None, *,
              generation_config: GenerationConfig | None = None, decoder_input_ids: Any = None,
-             prng_key: jax.Array | None = None, **kwargs: Any) -> Any:
+             prng_key: jax.Array | None = None, **kwargs: Any) -> FlaxGenerateOutput:
     config = resolve_generation_config(model, generation_config, kwargs)
     config.validate()
     encoder_spec, decoder_spec = model.encoder.spec, model.decoder.spec
@@ -70,9 +70,7 @@ def generate(model: FlaxEncoderDecoderModel, input_ids: Any, attention_mask: Any
         scores = np.asarray(scores)[:, :count].reshape(-1)
     else:
         sequences = np.asarray(tokens)[:, : int(lengths)]  # the filled columns
-    if config.return_dict_in_generate:
-        return FlaxGenerateOutput(sequences=sequences, sequences_scores=scores)
-    return sequences
+    return FlaxGenerateOutput(sequences=sequences, sequences_scores=scores)
 
 
 def source_mask(ids: np.ndarray, attention_mask: Any, config: GenerationConfig) -> np.ndarray:

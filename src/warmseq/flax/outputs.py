@@ -37,8 +37,8 @@ class FlaxSeq2SeqLMOutput(ModelOutput):
 
 @dataclass
 class FlaxGenerateOutput(ModelOutput):
-    """sequences: (batch * returned per source, length), start token included; sequences_scores: the
-    length-penalised beam scores (beam search only)."""
+    """sequences: (batch * returned per source, length) NumPy int32, start token included; sequences_scores:
+    the length-penalised beam scores (beam search only)."""
 
     sequences: Any
     sequences_scores: Any = None
