@@ -34,13 +34,13 @@ def test_missing_extra_names_the_install_command():
 ])
 def test_generate_arguments_are_checked_as_on_the_pytorch_side(flax_model, kwargs, error, message):
     ids, mask = padded_batch(99, 0)
-    if message is None:  # an unset start token: set on the config, cleared here
-        flax_model.config.decoder_start_token_id = None
+    if message is None:  # no start token anywhere: cleared in the model's config and its generation config
+        flax_model.config.decoder_start_token_id = flax_model.generation_config.decoder_start_token_id = None
         try:
-            with pytest.raises(error, match="decoder_start_token_id"):
+            with pytest.raises(error, match="needs the token that starts every target"):
                 flax_model.generate(ids, attention_mask=mask, **{k: v for k, v in kwargs.items() if v})
         finally:
-            flax_model.config.decoder_start_token_id = 0
+            flax_model.config.decoder_start_token_id = flax_model.generation_config.decoder_start_token_id = 0
         return
     with pytest.raises(error, match=message):
         flax_model.generate(ids, attention_mask=mask, **kwargs)

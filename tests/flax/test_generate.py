@@ -48,7 +48,7 @@ def test_logits_transforms_and_beam_settings_equal_pytorch(tmp_path, search):
     if "decoder_input_ids" in search:
         torch_search["decoder_input_ids"] = torch.as_tensor(search["decoder_input_ids"])
     expected = torch_generate(model, ids, mask, return_dict_in_generate=True, output_scores=True, **torch_search)
-    got = flax_model.generate(ids, attention_mask=mask, **search).sequences
+    got = flax_model.generate(ids, attention_mask=mask, **search)
     assert np.array_equal(got.sequences, expected[0]), f"flax:\n{got.sequences}\npytorch:\n{expected[0]}"
     if search.get("num_beams", 1) > 1:
         assert np.abs(got.sequences_scores - expected[1]).max() <= 1e-4

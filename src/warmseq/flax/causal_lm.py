@@ -14,8 +14,7 @@ from warmseq.configs.base import PretrainedConfig
 from warmseq.configs.spec import TransformerSpec
 from warmseq.flax.block import activation_fn
 from warmseq.flax.cache import DecoderCache
-from warmseq.flax.dropout import DropoutRng
-from warmseq.flax.encoder import dropout_keys
+from warmseq.flax.dropout import DropoutRng, dropout_keys
 from warmseq.flax.inputs import as_labels, as_mask, as_token_ids
 from warmseq.flax.keymaps import key_maps_for
 from warmseq.flax.linear import Dtype, dense, layer_norm, normal

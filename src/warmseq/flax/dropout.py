@@ -26,3 +26,12 @@ def dropout(x: jax.Array, rate: float, rng: DropoutRng | None) -> jax.Array:
         return x
     keep = jax.random.bernoulli(rng.next(), 1.0 - rate, x.shape)
     return jnp.where(keep, x / (1.0 - rate), 0.0).astype(x.dtype)
+
+
+def dropout_keys(train: bool, dropout_rng: jax.Array | DropoutRng | None) -> DropoutRng | None:
+    """The dropout keys of a call: none unless `train`, which needs `dropout_rng` (a jax.random key)."""
+    if not train:
+        return None
+    if dropout_rng is None:
+        raise ValueError("train=True needs dropout_rng=jax.random.key(...) for the dropout masks")
+    return dropout_rng if isinstance(dropout_rng, DropoutRng) else DropoutRng(dropout_rng)

@@ -8,7 +8,7 @@ import jax.numpy as jnp
 from flax import nnx
 from warmseq.checkpoints.keymap import KeyMap
 from warmseq.configs.base import PretrainedConfig
-from warmseq.flax.dropout import DropoutRng
+from warmseq.flax.dropout import DropoutRng, dropout_keys
 from warmseq.flax.inputs import as_mask, as_token_ids
 from warmseq.flax.keymaps import key_maps_for
 from warmseq.flax.linear import Dtype
@@ -46,11 +46,3 @@ class FlaxEncoderModel(FlaxPreTrainedModel):
         hidden = self.stack(ids, as_mask(attention_mask, "attention_mask", ids), token_type_ids, rng=rng)
         return FlaxBaseModelOutput(last_hidden_state=hidden)
 
-
-def dropout_keys(train: bool, dropout_rng: jax.Array | DropoutRng | None) -> DropoutRng | None:
-    """The dropout keys of a call: none unless `train`, which needs `dropout_rng` (a jax.random key)."""
-    if not train:
-        return None
-    if dropout_rng is None:
-        raise ValueError("train=True needs dropout_rng=jax.random.key(...) for the dropout masks")
-    return dropout_rng if isinstance(dropout_rng, DropoutRng) else DropoutRng(dropout_rng)

@@ -21,8 +21,8 @@ from warmseq.flax.attention import padding_mask
 from warmseq.flax.cache import DecoderCache
 from warmseq.flax.causal_lm import FlaxCausalLM, cross_entropy
 from warmseq.flax.compiled import call_compiled, is_traced
-from warmseq.flax.dropout import DropoutRng
-from warmseq.flax.encoder import FlaxEncoderModel, dropout_keys
+from warmseq.flax.dropout import DropoutRng, dropout_keys
+from warmseq.flax.encoder import FlaxEncoderModel
 from warmseq.flax.families import decoder_class_for, encoder_class_for
 from warmseq.flax.generate import generate
 from warmseq.flax.inputs import as_labels, as_mask, as_token_ids
