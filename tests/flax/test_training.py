@@ -19,6 +19,7 @@ from tests.flax.pairs import PAIRS, both, labels_for, padded_batch, source_vocab
 jax = pytest.importorskip("jax")
 optax = pytest.importorskip("optax")
 from flax import nnx  # noqa: E402
+
 from warmseq import BertConfig, EncoderDecoderConfig, FlaxEncoderDecoderModel  # noqa: E402
 from warmseq.flax.checkpoint import read_param  # noqa: E402
 from warmseq.flax.training import loss_function, make_train_step  # noqa: E402

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-
 from flax import nnx
+
 from warmseq.flax.cache import KV
 from warmseq.flax.dropout import DropoutRng, dropout
 from warmseq.flax.linear import Dtype, dense

@@ -10,8 +10,8 @@ from functools import partial
 
 import jax
 import jax.numpy as jnp
-
 from flax import nnx
+
 from warmseq.configs.spec import TransformerSpec
 from warmseq.flax.attention import CrossAttention, SelfAttention
 from warmseq.flax.cache import KV
@@ -59,7 +59,7 @@ class Block(nnx.Module):
                                        spec.attention_bias)
         self.self_attn_norm = layer_norm(h, eps, dtype, rngs)
         has_cross = spec.has_cross_attention
-        self.cross_attn = CrossAttention(h, spec.memory_size or h, spec.num_heads, spec.attention_dropout, std,
+        self.cross_attn = CrossAttention(h, h, spec.num_heads, spec.attention_dropout, std,
                                          dtype, rngs, spec.attention_bias) if has_cross else None
         self.cross_attn_norm = layer_norm(h, eps, dtype, rngs) if has_cross else None
         self.ffn = FeedForward(spec, dtype, rngs)

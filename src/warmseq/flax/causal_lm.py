@@ -3,20 +3,18 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import jax
 import jax.numpy as jnp
-
 from flax import nnx
+
 from warmseq.checkpoints.keymap import KeyMap
 from warmseq.configs.base import PretrainedConfig
 from warmseq.configs.spec import TransformerSpec
+from warmseq.families import family_for
 from warmseq.flax.block import activation_fn
 from warmseq.flax.cache import DecoderCache
 from warmseq.flax.dropout import DropoutRng, dropout_keys
 from warmseq.flax.inputs import as_labels, as_mask, as_token_ids
-from warmseq.flax.keymaps import key_maps_for
 from warmseq.flax.linear import Dtype, dense, layer_norm, normal
 from warmseq.flax.outputs import FlaxCausalLMOutput
 from warmseq.flax.pretrained import FlaxPreTrainedModel
@@ -46,7 +44,6 @@ class FlaxCausalLM(FlaxPreTrainedModel):
     """Base of the decoder families; a family adds its config class."""
 
     uses_base_prefix = True
-    shifts_labels: ClassVar[bool] = True  # labels[i] is the target of logits[i - 1]; BART's come pre-shifted
 
     def __init__(self, config: PretrainedConfig, seed: int = 0, dtype: Dtype = jnp.float32,
                  rngs: nnx.Rngs | None = None) -> None:
@@ -65,7 +62,13 @@ class FlaxCausalLM(FlaxPreTrainedModel):
         return self.spec.hidden_size
 
     def key_map(self) -> KeyMap:
-        return key_maps_for(self.config).decoder(self.spec, self.config.tie_word_embeddings)
+        return family_for(self.config.model_type, type(self).__name__).decoder_key_map(
+            self.spec, self.config.tie_word_embeddings)
+
+    @property
+    def shifts_labels(self) -> bool:
+        """labels[i] is the target of logits[i - 1], unless the family's labels come pre-shifted (BART)."""
+        return not family_for(self.config.model_type, type(self).__name__).labels_pre_shifted
 
     def output_weight(self) -> jax.Array:
         """(vocab, width) projection of the LM head."""

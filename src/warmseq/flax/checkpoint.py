@@ -11,10 +11,10 @@ import os
 from pathlib import Path
 
 import numpy as np
+from flax import nnx
 from safetensors import SafetensorError
 from safetensors.numpy import load_file, save_file
 
-from flax import nnx
 from warmseq.atomic import write_atomic, write_text_atomic
 from warmseq.checkpoints.files import (
     BIN_INDEX,

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from typing import Any
 
 import jax
-
 from flax import nnx
 
 # model -> {(method, settings, config) -> jitted function}; jax.jit keeps one program per input shape

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-
 from flax import nnx
+
 from warmseq.configs.spec import TransformerSpec
 from warmseq.flax.dropout import DropoutRng, dropout
 from warmseq.flax.linear import Dtype, dense, embedding, layer_norm

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-
 from flax import nnx
+
 from warmseq.checkpoints.keymap import KeyMap
 from warmseq.configs.base import PretrainedConfig
+from warmseq.families import family_for
 from warmseq.flax.dropout import DropoutRng, dropout_keys
 from warmseq.flax.inputs import as_mask, as_token_ids
-from warmseq.flax.keymaps import key_maps_for
 from warmseq.flax.linear import Dtype
 from warmseq.flax.outputs import FlaxBaseModelOutput
 from warmseq.flax.pretrained import FlaxPreTrainedModel
@@ -36,7 +36,7 @@ class FlaxEncoderModel(FlaxPreTrainedModel):
         return self.spec.hidden_size
 
     def key_map(self) -> KeyMap:
-        return key_maps_for(self.config).encoder(self.spec)
+        return family_for(self.config.model_type, type(self).__name__).encoder_key_map(self.spec)
 
     def __call__(self, input_ids: jax.Array, attention_mask: jax.Array | None = None,
                  token_type_ids: jax.Array | None = None, train: bool = False,

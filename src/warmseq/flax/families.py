@@ -10,8 +10,8 @@ import os
 
 import jax.numpy as jnp
 import numpy as np
-
 from flax import nnx
+
 from warmseq.checkpoints.keymap import LoadReport
 from warmseq.configs.bart import BartConfig
 from warmseq.configs.base import PretrainedConfig
@@ -20,6 +20,7 @@ from warmseq.configs.bert_generation import BertGenerationConfig
 from warmseq.configs.electra import ElectraConfig
 from warmseq.configs.gpt2 import GPT2Config
 from warmseq.configs.roberta import RobertaConfig, XLMRobertaConfig
+from warmseq.families import family_for
 from warmseq.flax.causal_lm import FlaxCausalLM
 from warmseq.flax.encoder import FlaxEncoderModel
 from warmseq.flax.linear import Dtype, normal
@@ -124,7 +125,6 @@ class FlaxBartForCausalLM(FlaxCausalLM):
     """BART's decoder stack with its LM head; `labels` are not shifted inside, as in the PyTorch class."""
 
     config_class = BartConfig
-    shifts_labels = False
 
     def __init__(self, config: PretrainedConfig, seed: int = 0, dtype: Dtype = jnp.float32,
                  rngs: nnx.Rngs | None = None) -> None:
@@ -140,35 +140,11 @@ class FlaxBartForCausalLM(FlaxCausalLM):
         return super().load_checkpoint_state(checkpoint, os.fspath(source), ignore_mismatched_sizes)
 
 
-ENCODER_CLASSES: dict[str, type[FlaxEncoderModel]] = {
-    "bert": FlaxBertModel,
-    "gpt2": FlaxGPT2Model,
-    "bart": FlaxBartEncoder,
-    "roberta": FlaxRobertaModel,
-    "xlm-roberta": FlaxXLMRobertaModel,
-    "electra": FlaxElectraModel,
-    "bert-generation": FlaxBertGenerationEncoder,
-}
-DECODER_CLASSES: dict[str, type[FlaxCausalLM]] = {
-    "bert": FlaxBertLMHeadModel,
-    "gpt2": FlaxGPT2LMHeadModel,
-    "bart": FlaxBartForCausalLM,
-    "roberta": FlaxRobertaForCausalLM,
-    "xlm-roberta": FlaxXLMRobertaForCausalLM,
-    "electra": FlaxElectraForCausalLM,
-    "bert-generation": FlaxBertGenerationDecoder,
-}
-
-
 def encoder_class_for(config: PretrainedConfig) -> type[FlaxEncoderModel]:
-    if config.model_type not in ENCODER_CLASSES:
-        raise ValueError(f"model_type {config.model_type!r} cannot be used as an encoder in warmseq's Flax port; "
-                         f"supported: {sorted(ENCODER_CLASSES)}")
-    return ENCODER_CLASSES[config.model_type]
+    """The Flax twin of the family record's encoder class ("Flax" + `BertModel`, ...)."""
+    return globals()["Flax" + family_for(config.model_type, "warmseq's Flax port").encoder]
 
 
 def decoder_class_for(config: PretrainedConfig) -> type[FlaxCausalLM]:
-    if config.model_type not in DECODER_CLASSES:
-        raise ValueError(f"model_type {config.model_type!r} cannot be used as a decoder in warmseq's Flax port; "
-                         f"supported: {sorted(DECODER_CLASSES)}")
-    return DECODER_CLASSES[config.model_type]
+    """The Flax twin of the family record's causal-LM class ("Flax" + `BertLMHeadModel`, ...)."""
+    return globals()["Flax" + family_for(config.model_type, "warmseq's Flax port").decoder]

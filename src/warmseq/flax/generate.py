@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-
 from flax import nnx
+
 from warmseq.flax.cache import DecoderCache, expand_rows
 from warmseq.flax.generation.beam import BeamSettings, beam_search
 from warmseq.flax.generation.greedy import Limits, greedy_search

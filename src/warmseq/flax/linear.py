@@ -12,7 +12,6 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 import numpy as np
-
 from flax import nnx
 
 Dtype = jnp.dtype | type

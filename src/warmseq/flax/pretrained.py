@@ -13,8 +13,8 @@ from typing import Any, ClassVar
 import jax
 import jax.numpy as jnp
 import numpy as np
-
 from flax import nnx
+
 from warmseq.checkpoints.keymap import KeyMap, LoadReport, align_prefix, apply_load, apply_save
 from warmseq.configs.base import PretrainedConfig
 from warmseq.flax.checkpoint import load_numpy_state, read_param, save_numpy_state, variable_of, write_param

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 
 from flax import nnx
+
 from warmseq.configs.encoder_decoder import EncoderDecoderConfig
 from warmseq.flax.causal_lm import FlaxCausalLM
 from warmseq.flax.encoder import FlaxEncoderModel

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-
 from flax import nnx
+
 from warmseq.configs.spec import TransformerSpec
 from warmseq.flax.attention import padding_mask
 from warmseq.flax.block import Block

@@ -18,9 +18,9 @@ from typing import Any
 import jax
 import numpy as np
 import optax
+from flax import nnx
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from flax import nnx
 from warmseq.flax.pretrained import FlaxPreTrainedModel
 
 Batch = dict[str, Any]
