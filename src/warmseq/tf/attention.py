@@ -41,6 +41,7 @@ class SelfAttention(keras.layers.Layer):
         self.qkv = Linear(hidden_size, 3 * hidden_size, bias=bias)
         self.out = Linear(hidden_size, hidden_size, bias=bias)
         self.dropout = keras.layers.Dropout(dropout)
+        self.built = True  # every weight exists from here on
 
     def call(self, x: tf.Tensor, visible: tf.Tensor | None, training: bool = False) -> tf.Tensor:
         """`x` (batch, seq, hidden); `visible` bool (batch, 1, seq, seq) or broadcastable, True where a key
@@ -76,6 +77,7 @@ class CrossAttention(keras.layers.Layer):
         self.kv = Linear(memory_size, 2 * hidden_size, bias=bias)
         self.out = Linear(hidden_size, hidden_size, bias=bias)
         self.dropout = keras.layers.Dropout(dropout)
+        self.built = True  # every weight exists from here on
 
     def project_memory(self, memory: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         """Keys and values of the encoder states, (sources, src_len, heads, head_dim) each."""

@@ -37,6 +37,7 @@ class FeedForward(keras.layers.Layer):
         self.down = Linear(inner_size, hidden_size, std=std)
         self.activation = activation_fn(activation)
         self.dropout = keras.layers.Dropout(activation_dropout)
+        self.built = True  # every weight exists from here on
 
     def call(self, x: tf.Tensor, training: bool = False) -> tf.Tensor:
         return self.down(self.dropout(self.activation(self.up(x)), training=training))
@@ -59,6 +60,7 @@ class Block(keras.layers.Layer):
         self.ffn = FeedForward(h, spec.intermediate_size, spec.activation, spec.activation_dropout, std)
         self.ffn_norm = LayerNorm(h, eps)
         self.dropout = keras.layers.Dropout(spec.dropout)
+        self.built = True  # every weight exists from here on
 
     def call(
         self, x: tf.Tensor, visible: tf.Tensor | None, memory_kv: tuple[tf.Tensor, tf.Tensor] | None = None,

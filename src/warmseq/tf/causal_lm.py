@@ -69,6 +69,7 @@ class TFCausalLM(TFPreTrainedModel):
         self.family = family_of(config.model_type, "a decoder")
         self.stack = TransformerStack(self.spec, name="stack")
         self.lm_head = LMHead(self.spec, tied=config.tie_word_embeddings, name="lm_head")
+        self.built = True  # every weight exists from here on
 
     @property
     def has_cross_attention(self) -> bool:

@@ -22,6 +22,7 @@ class Embeddings(keras.layers.Layer):
         self.dropout = keras.layers.Dropout(rate)
         # ELECTRA: narrow embeddings projected up to the blocks' width
         self.project = Linear(width, spec.hidden_size, std=std) if width != spec.hidden_size else None
+        self.built = True  # every weight exists from here on
 
     def call(self, tokens: tf.Tensor, start: tf.Tensor | int = 0, token_type_ids: tf.Tensor | None = None,
              training: bool = False) -> tf.Tensor:

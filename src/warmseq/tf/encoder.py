@@ -45,6 +45,7 @@ class TFEncoderModel(TFPreTrainedModel):
             self.pooler_weight = self.add_weight(shape=(h, h), initializer=normal(self.spec.initializer_range),
                                                  trainable=False, name="pooler_weight")
             self.pooler_bias = self.add_weight(shape=(h,), initializer="zeros", trainable=False, name="pooler_bias")
+        self.built = True  # every weight exists from here on
 
     def torch_names(self) -> dict[str, tuple[keras.Variable, bool]]:
         if self.pooler_weight is None:

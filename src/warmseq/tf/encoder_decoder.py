@@ -73,6 +73,7 @@ class TFEncoderDecoderModel(TrainStep, TFPreTrainedModel):
         if encoder.hidden_size != decoder.hidden_size:
             std = getattr(config.decoder, "initializer_range", 0.02)
             self.enc_to_dec_proj = Linear(encoder.hidden_size, decoder.hidden_size, std=std, name="enc_to_dec_proj")
+        self.built = True  # every weight exists from here on
         self.generation_config: GenerationConfig | None = None
 
     @property
@@ -138,8 +139,9 @@ class TFEncoderDecoderModel(TrainStep, TFPreTrainedModel):
         if isinstance(input_ids, dict):
             inputs = dict(input_ids)
             reject_unknown_arguments(inputs)
-            input_ids = inputs.pop("input_ids", None)
-            return self.call(input_ids, training=training, **{**inputs, **unused})
+            settings = dict(loss_reduction=loss_reduction, label_smoothing=label_smoothing,
+                            return_logits=return_logits, training=training)
+            return self.call(**{**settings, **inputs, **unused})
         reject_unknown_arguments(unused)
         if encoder_outputs is None:
             if input_ids is None:

@@ -20,6 +20,7 @@ class TransformerStack(keras.layers.Layer):
         self.embeddings = Embeddings(spec)
         self.layers = [Block(spec, name=f"layers_{i}") for i in range(spec.num_layers)]
         self.final_norm = LayerNorm(spec.hidden_size, spec.norm_eps) if spec.final_norm else None
+        self.built = True  # every weight exists from here on
 
     def call(
         self,

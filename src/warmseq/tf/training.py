@@ -46,11 +46,21 @@ class TrainStep:
         with tf.GradientTape() as tape:
             loss = self.global_mean_loss(inputs, training=True)
         gradients = tape.gradient(loss, variables)
+        # embedding gradients come as IndexedSlices; summed across replicas as such they come out wrong
+        # (tested: MirroredStrategy drifted from one device), so they are made dense first
+        gradients = [tf.convert_to_tensor(g) if isinstance(g, tf.IndexedSlices) else g for g in gradients]
         self.optimizer.apply_gradients(zip(gradients, variables, strict=True))
-        return {"loss": replicas_total(loss)}
+        return self.track_loss(replicas_total(loss))
 
     def test_step(self, data: Any) -> dict[str, tf.Tensor]:
-        return {"loss": replicas_total(self.global_mean_loss(as_inputs(data), training=False))}
+        return self.track_loss(replicas_total(self.global_mean_loss(as_inputs(data), training=False)))
+
+    def track_loss(self, loss: tf.Tensor) -> dict[str, tf.Tensor]:
+        """Feed Keras's "loss" metric (the mean shown by fit and returned by evaluate)."""
+        for metric in self.metrics:
+            if metric.name == "loss":
+                metric.update_state(loss)
+        return {metric.name: metric.result() for metric in self.metrics} or {"loss": loss}
 
 
 def replicas_total(loss: tf.Tensor) -> tf.Tensor:
