@@ -37,22 +37,36 @@ def test_from_pretrained_matches_pytorch(tmp_path, pair):
 
 
 def test_the_original_workaround_runs_unchanged(tmp_path):
-    """The original's documented route: save the parts apart, reload with *_from_pt, copy the config."""
-    _model = torch_pair("bert", "bert")
-    _model.save_pretrained(tmp_path / "run")
-    _model = EncoderDecoderModel.from_pretrained(tmp_path / "run")
+    """The issue's snippet: the original's documented route (save the parts apart, reload with *_from_pt,
+    copy the config) and the direct one, then call and generate with a batch of TF tensors."""
+    import tensorflow as tf
+
+    from warmseq import EncoderDecoderModel, TFEncoderDecoderModel  # noqa: F811 - as the snippet imports it
+
+    run_dir = tmp_path / "run"
+    torch_pair("bert", "bert").save_pretrained(run_dir)
+    direct = TFEncoderDecoderModel.from_pretrained(run_dir, from_pt=True)
+    _model = EncoderDecoderModel.from_pretrained(run_dir)
     _model.encoder.save_pretrained(tmp_path / "encoder")
     _model.decoder.save_pretrained(tmp_path / "decoder")
     model = TFEncoderDecoderModel.from_encoder_decoder_pretrained(
         tmp_path / "encoder", tmp_path / "decoder", encoder_from_pt=True, decoder_from_pt=True)
     model.config = _model.config
     assert model.decoder.config is _model.config.decoder  # the parts follow the pair's config
-    inputs = batch(_model)
+    arrays = batch(_model)
+    inputs = {key: tf.constant(value) for key, value in arrays.items()}
     out = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"], labels=inputs["labels"])
     with torch.no_grad():
-        expected = _model(**torch_batch(inputs))
+        expected = _model(**torch_batch(arrays))
     assert max_diff(out.logits, expected.logits) < ATOL
     assert abs(float(out.loss) - float(expected.loss)) < ATOL
+    assert max_diff(direct(**inputs).logits, expected.logits) < ATOL
+    # max_new_tokens=64 would need 65 positions; these tiny models have 64
+    ids = model.generate(inputs["input_ids"], attention_mask=inputs["attention_mask"], num_beams=4, max_new_tokens=20)
+    reference = _model.generate(torch.from_numpy(arrays["input_ids"]),
+                                attention_mask=torch.from_numpy(arrays["attention_mask"]), num_beams=4,
+                                max_new_tokens=20)
+    assert ids.numpy().tolist() == reference.tolist()
 
 
 def test_encoder_outputs_and_get_encoder(tmp_path):
