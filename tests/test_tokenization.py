@@ -442,8 +442,8 @@ def test_bad_call_arguments(bert: Tokenizer) -> None:
         bert("a", truncation="middle")
     with pytest.raises(ValueError, match="max_length must be a positive integer or None, got 0"):
         bert("a", max_length=0)
-    with pytest.raises(ValueError, match="return_tensors='tf' is not supported"):
-        bert("a", return_tensors="tf")
+    with pytest.raises(ValueError, match="return_tensors='mlx' is not supported"):
+        bert("a", return_tensors="mlx")
     with pytest.raises(ValueError, match="pass `text`, `text_target`, or both"):
         bert()
     with pytest.raises(TypeError, match="`text` must be a string or a list of strings, got int"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-TENSOR_TYPES = (None, "pt", "np")
+TENSOR_TYPES = (None, "pt", "np", "tf")
 
 
 class BatchEncoding(dict):
@@ -23,7 +23,7 @@ class BatchEncoding(dict):
 
 def check_tensor_type(return_tensors: str | None) -> None:
     if return_tensors not in TENSOR_TYPES:
-        raise ValueError(f"return_tensors={return_tensors!r} is not supported; use None, 'pt' (torch) or 'np'")
+        raise ValueError(f"return_tensors={return_tensors!r} is not supported; use None, 'pt' (torch), 'np' or 'tf'")
 
 
 def as_tensors(rows: dict[str, list[list[int]]], return_tensors: str) -> dict[str, Any]:
@@ -41,4 +41,8 @@ def as_tensors(rows: dict[str, list[list[int]]], return_tensors: str) -> dict[st
         return {key: torch.tensor(value, dtype=torch.long) for key, value in rows.items()}
     import numpy
 
+    if return_tensors == "tf":
+        import tensorflow  # only when asked for (the TF port's users)
+
+        return {key: tensorflow.constant(value, dtype=tensorflow.int32) for key, value in rows.items()}
     return {key: numpy.array(value, dtype=numpy.int64) for key, value in rows.items()}

@@ -178,7 +178,7 @@ class Tokenizer:
 
         padding: False, True / "longest" (to the batch's longest) or "max_length" (to `max_length`,
         else `model_max_length`). truncation: True cuts to `max_length`, else `model_max_length`;
-        None truncates only when `max_length` is given without padding. return_tensors: None, "pt", "np".
+        None truncates only when `max_length` is given without padding. return_tensors: None, "pt", "np", "tf".
         """
         if text is None and text_target is None:
             raise ValueError("tokenizer call: pass `text`, `text_target`, or both")
