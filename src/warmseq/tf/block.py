@@ -54,7 +54,7 @@ class Block(keras.layers.Layer):
         self.self_attn_norm = LayerNorm(h, eps)
         self.cross_attn = self.cross_attn_norm = None
         if spec.has_cross_attention:
-            self.cross_attn = CrossAttention(h, spec.memory_size or h, spec.num_heads, spec.attention_dropout,
+            self.cross_attn = CrossAttention(h, h, spec.num_heads, spec.attention_dropout,
                                              spec.attention_bias)
             self.cross_attn_norm = LayerNorm(h, eps)
         self.ffn = FeedForward(h, spec.intermediate_size, spec.activation, spec.activation_dropout, std)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import keras
 import tensorflow as tf
@@ -19,9 +19,9 @@ from warmseq.configs import (
     XLMRobertaConfig,
 )
 from warmseq.configs.spec import TransformerSpec
+from warmseq.families import family_for
 from warmseq.tf.block import activation_fn
 from warmseq.tf.cache import DecoderCache
-from warmseq.tf.families import family_of
 from warmseq.tf.inputs import check_token_ids
 from warmseq.tf.layers import LayerNorm, Linear, normal
 from warmseq.tf.losses import token_cross_entropy
@@ -61,12 +61,11 @@ class TFCausalLM(TFPreTrainedModel):
     """Base of the decoder families; a family sets its config class."""
 
     uses_base_prefix = True
-    shifts_labels: ClassVar[bool] = True  # labels[i] is the target of logits[i - 1]; BART's come pre-shifted
 
     def __init__(self, config: PretrainedConfig, **kwargs: Any) -> None:
         super().__init__(config, **kwargs)
         self.spec = config.to_spec()
-        self.family = family_of(config.model_type, "a decoder")
+        self.family = family_for(config.model_type, type(self).__name__)
         self.stack = TransformerStack(self.spec, name="stack")
         self.lm_head = LMHead(self.spec, tied=config.tie_word_embeddings, name="lm_head")
         self.built = True  # every weight exists from here on
@@ -79,8 +78,13 @@ class TFCausalLM(TFPreTrainedModel):
     def hidden_size(self) -> int:
         return self.spec.hidden_size
 
+    @property
+    def shifts_labels(self) -> bool:
+        """labels[i] is the target of logits[i - 1], unless the family's labels come pre-shifted (BART)."""
+        return not self.family.labels_pre_shifted
+
     def key_map(self) -> KeyMap:
-        return self.family.decoder_map(self.spec, self.config.tie_word_embeddings)
+        return self.family.decoder_key_map(self.spec, self.config.tie_word_embeddings)
 
     def get_input_embeddings(self) -> keras.layers.Layer:
         return self.stack.embeddings.tokens
@@ -157,7 +161,6 @@ class TFBartForCausalLM(TFCausalLM):
     """BART's decoder stack with its LM head; `labels[:, i]` is the target of `logits[:, i]` (not shifted)."""
 
     config_class = BartConfig
-    shifts_labels = False
 
     def __init__(self, config: BartConfig, **kwargs: Any) -> None:
         config.is_decoder = True  # as on the PyTorch side: this class is BART's decoder alone

@@ -18,7 +18,7 @@ from warmseq.configs import (
     RobertaConfig,
     XLMRobertaConfig,
 )
-from warmseq.tf.families import family_of
+from warmseq.families import family_for
 from warmseq.tf.inputs import check_token_ids
 from warmseq.tf.layers import normal
 from warmseq.tf.outputs import TFBaseModelOutput
@@ -37,10 +37,10 @@ class TFEncoderModel(TFPreTrainedModel):
                 f"{type(self).__name__} is an encoder, but its config has is_decoder={config.is_decoder}, "
                 f"add_cross_attention={config.add_cross_attention}; use the family's causal-LM class as a decoder"
             )
-        self.family = family_of(config.model_type, "an encoder")
+        self.family = family_for(config.model_type, type(self).__name__)
         self.stack = TransformerStack(self.spec, name="stack")
         self.pooler_weight = self.pooler_bias = None
-        if self.family.has_pooler:  # loaded and saved, never trained (as on the PyTorch side)
+        if self.has_pooler:  # loaded and saved, never trained (as on the PyTorch side)
             h = self.spec.hidden_size
             self.pooler_weight = self.add_weight(shape=(h, h), initializer=normal(self.spec.initializer_range),
                                                  trainable=False, name="pooler_weight")
@@ -56,8 +56,13 @@ class TFEncoderModel(TFPreTrainedModel):
     def hidden_size(self) -> int:
         return self.spec.hidden_size
 
+    @property
+    def has_pooler(self) -> bool:
+        """Whether the family's checkpoints carry a pooler (BERT, RoBERTa): its key map says so."""
+        return any(rule.ours == "pooler_weight" for rule in self.key_map().rules)
+
     def key_map(self) -> KeyMap:
-        return self.family.encoder_map(self.spec)
+        return self.family.encoder_key_map(self.spec)
 
     def get_input_embeddings(self) -> keras.layers.Layer:
         return self.stack.embeddings.tokens

@@ -14,11 +14,11 @@ from warmseq.checkpoints.keymap import KeyMap, rename
 from warmseq.configs.auto import AutoConfig
 from warmseq.configs.base import PretrainedConfig
 from warmseq.configs.encoder_decoder import EncoderDecoderConfig
+from warmseq.families import family_for
 from warmseq.generation.config import GENERATION_CONFIG_NAME, GenerationConfig
 from warmseq.hub import resolve_file
 from warmseq.tf.causal_lm import DECODER_CLASSES, TFCausalLM
 from warmseq.tf.encoder import ENCODER_CLASSES, TFEncoderModel
-from warmseq.tf.families import family_of
 from warmseq.tf.inputs import check_labels, check_token_ids
 from warmseq.tf.layers import Linear
 from warmseq.tf.losses import token_cross_entropy
@@ -34,11 +34,13 @@ CALL_ARGUMENTS = ("input_ids", "attention_mask", "decoder_input_ids", "decoder_a
 
 
 def encoder_class_for(config: PretrainedConfig) -> type[TFEncoderModel]:
-    return ENCODER_CLASSES["TF" + family_of(config.model_type, "an encoder").encoder_class]
+    """The TF twin of the family record's encoder class ("TF" + `BertModel`, ...)."""
+    return ENCODER_CLASSES["TF" + family_for(config.model_type, "warmseq's TF port").encoder]
 
 
 def decoder_class_for(config: PretrainedConfig) -> type[TFCausalLM]:
-    return DECODER_CLASSES["TF" + family_of(config.model_type, "a decoder").decoder_class]
+    """The TF twin of the family record's causal-LM class ("TF" + `BertLMHeadModel`, ...)."""
+    return DECODER_CLASSES["TF" + family_for(config.model_type, "warmseq's TF port").decoder]
 
 
 def shift_tokens_right(labels: tf.Tensor, pad_token_id: int, decoder_start_token_id: int) -> tf.Tensor:
