@@ -17,6 +17,7 @@ from warmseq.configs.encoder_decoder import EncoderDecoderConfig
 from warmseq.families import family_for
 from warmseq.generation.config import GENERATION_CONFIG_NAME, GenerationConfig
 from warmseq.hub import resolve_file
+from warmseq.modeling.generate import SPECIAL_IDS, default_generation_config
 from warmseq.tf.causal_lm import DECODER_CLASSES, TFCausalLM
 from warmseq.tf.encoder import ENCODER_CLASSES, TFEncoderModel
 from warmseq.tf.inputs import check_labels, check_token_ids
@@ -28,7 +29,6 @@ from warmseq.tf.sharing import share_encoder_decoder_weights
 from warmseq.tf.training import TrainStep
 
 logger = logging.getLogger("warmseq")
-SPECIAL_IDS = ("decoder_start_token_id", "pad_token_id", "eos_token_id", "bos_token_id")
 CALL_ARGUMENTS = ("input_ids", "attention_mask", "decoder_input_ids", "decoder_attention_mask", "encoder_outputs",
                   "labels", "token_type_ids", "loss_reduction", "label_smoothing", "return_logits", "training")
 
@@ -243,11 +243,6 @@ class TFEncoderDecoderModel(TrainStep, TFPreTrainedModel):
         if output_loading_info:
             return model, {"encoder": encoder_report, "decoder": decoder_report}
         return model
-
-
-def default_generation_config(model_config: Any) -> GenerationConfig:
-    """Generation settings for a model without generation_config.json (legacy top-level fields honoured)."""
-    return GenerationConfig.from_model_config(dict(model_config.generation_fields))
 
 
 def load_part(name_or_path: str | os.PathLike | None, kwargs: dict[str, Any], role: str) -> tuple[Any, dict]:
