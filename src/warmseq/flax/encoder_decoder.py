@@ -30,9 +30,11 @@ from warmseq.flax.linear import Dtype, dense
 from warmseq.flax.outputs import FlaxBaseModelOutput, FlaxCausalLMOutput, FlaxGenerateOutput, FlaxSeq2SeqLMOutput
 from warmseq.flax.pretrained import FlaxPreTrainedModel
 from warmseq.flax.sharing import share_encoder_decoder_weights
-from warmseq.generation.config import GENERATION_CONFIG_NAME, GenerationConfig
-from warmseq.hub import resolve_file
-from warmseq.modeling.generate import SPECIAL_IDS, default_generation_config
+from warmseq.generation.config import GenerationConfig
+from warmseq.modeling.generate import (
+    load_generation_config,
+    save_generation_config,
+)
 
 logger = logging.getLogger("warmseq")
 
@@ -237,19 +239,10 @@ class FlaxEncoderDecoderModel(FlaxPreTrainedModel):
         return generate(self, input_ids, attention_mask, **kwargs)
 
     def save_extra_files(self, folder: Path) -> None:
-        config = self.generation_config or default_generation_config(self.config)
-        for name in SPECIAL_IDS:
-            if getattr(self.config, name, None) is not None:
-                setattr(config, name, getattr(self.config, name))
-        config.save_pretrained(folder)
+        save_generation_config(self, folder)
 
     def after_load(self, name_or_path: str | os.PathLike) -> None:
-        path = resolve_file(name_or_path, GENERATION_CONFIG_NAME, optional=True)
-        self.generation_config = (GenerationConfig.from_pretrained(path) if path is not None
-                                  else default_generation_config(self.config))
-        for name in SPECIAL_IDS:  # the model config is the one source of truth for special ids
-            if getattr(self.config, name, None) is None and getattr(self.generation_config, name) is not None:
-                setattr(self.config, name, getattr(self.generation_config, name))
+        load_generation_config(self, name_or_path)
 
     # ---- building from pretrained parts ------------------------------------------------------
     @classmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 from typing import Any
 
 import torch.nn.functional as F
@@ -13,8 +14,6 @@ from warmseq.checkpoints.keymap import KeyMap, rename
 from warmseq.configs.auto import AutoConfig
 from warmseq.configs.base import PretrainedConfig
 from warmseq.configs.encoder_decoder import EncoderDecoderConfig
-from warmseq.generation.config import GENERATION_CONFIG_NAME, GenerationConfig
-from warmseq.hub import resolve_file
 from warmseq.modeling.auto import (
     AutoModel,
     AutoModelForCausalLM,
@@ -24,7 +23,12 @@ from warmseq.modeling.auto import (
 )
 from warmseq.modeling.causal_lm import CausalLM
 from warmseq.modeling.encoder import EncoderModel
-from warmseq.modeling.generate import SPECIAL_IDS, default_generation_config, generate, stream
+from warmseq.modeling.generate import (
+    generate,
+    load_generation_config,
+    save_generation_config,
+    stream,
+)
 from warmseq.modeling.inputs import check_labels, check_token_ids
 from warmseq.modeling.linear import Linear
 from warmseq.modeling.outputs import BaseModelOutput, Seq2SeqLMOutput, as_tuple
@@ -221,20 +225,11 @@ class EncoderDecoderModel(PreTrainedModel):
         """Yield the new token ids of one source's output one by one (greedy or sampling)."""
         return stream(self, input_ids, attention_mask, **kwargs)
 
-    def save_extra_files(self, folder) -> None:
-        config = self.generation_config or default_generation_config(self.config)
-        for name in SPECIAL_IDS:
-            if getattr(self.config, name, None) is not None:
-                setattr(config, name, getattr(self.config, name))
-        config.save_pretrained(folder)
+    def save_extra_files(self, folder: Path) -> None:
+        save_generation_config(self, folder)
 
     def after_load(self, name_or_path: str | os.PathLike) -> None:
-        path = resolve_file(name_or_path, GENERATION_CONFIG_NAME, optional=True)
-        self.generation_config = (GenerationConfig.from_pretrained(path) if path is not None
-                                  else default_generation_config(self.config))
-        for name in SPECIAL_IDS:  # the model config is the one source of truth for special ids
-            if getattr(self.config, name, None) is None and getattr(self.generation_config, name) is not None:
-                setattr(self.config, name, getattr(self.generation_config, name))
+        load_generation_config(self, name_or_path)
 
     # ---- building from pretrained parts ------------------------------------------------------
     @classmethod

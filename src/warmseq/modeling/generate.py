@@ -6,15 +6,18 @@ is where the model meets them.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor
 
-from warmseq.generation.config import GenerationConfig, field_names, unknown_field_message
+from warmseq.generation.config import GENERATION_CONFIG_NAME, GenerationConfig, field_names, unknown_field_message
 from warmseq.generation.driver import GenerateOutput, generate_tokens, stream_tokens
+from warmseq.hub import resolve_file
 from warmseq.modeling.cache import DecoderCache
 from warmseq.modeling.inputs import check_token_ids
 from warmseq.modeling.outputs import BaseModelOutput, StackRecord
@@ -31,6 +34,27 @@ SPECIAL_IDS = ("decoder_start_token_id", "pad_token_id", "eos_token_id", "bos_to
 def default_generation_config(model_config: Any) -> GenerationConfig:
     """Generation settings for a model without generation_config.json (legacy top-level fields honoured)."""
     return GenerationConfig.from_model_config(dict(model_config.generation_fields))
+
+
+def save_generation_config(model: Any, folder: Path) -> None:
+    """generation_config.json for a pair of any framework: its settings, with the special ids of its model
+    config (the one source of truth for them)."""
+    config = model.generation_config or default_generation_config(model.config)
+    for name in SPECIAL_IDS:
+        if getattr(model.config, name, None) is not None:
+            setattr(config, name, getattr(model.config, name))
+    config.save_pretrained(folder)
+
+
+def load_generation_config(model: Any, name_or_path: str | os.PathLike) -> None:
+    """Set a pair's `generation_config` from its folder's generation_config.json (or its config's legacy
+    fields), filling special ids its model config leaves unset."""
+    path = resolve_file(name_or_path, GENERATION_CONFIG_NAME, optional=True)
+    model.generation_config = (GenerationConfig.from_pretrained(path) if path is not None
+                               else default_generation_config(model.config))
+    for name in SPECIAL_IDS:
+        if getattr(model.config, name, None) is None and getattr(model.generation_config, name) is not None:
+            setattr(model.config, name, getattr(model.generation_config, name))
 
 
 def resolve_generation_config(model: EncoderDecoderModel, base: GenerationConfig | None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import logging
 import os
+from pathlib import Path
 from typing import Any
 
 import keras
@@ -15,9 +16,11 @@ from warmseq.configs.auto import AutoConfig
 from warmseq.configs.base import PretrainedConfig
 from warmseq.configs.encoder_decoder import EncoderDecoderConfig
 from warmseq.families import family_for
-from warmseq.generation.config import GENERATION_CONFIG_NAME, GenerationConfig
-from warmseq.hub import resolve_file
-from warmseq.modeling.generate import SPECIAL_IDS, default_generation_config
+from warmseq.generation.config import GenerationConfig
+from warmseq.modeling.generate import (
+    load_generation_config,
+    save_generation_config,
+)
 from warmseq.tf.causal_lm import DECODER_CLASSES, TFCausalLM
 from warmseq.tf.encoder import ENCODER_CLASSES, TFEncoderModel
 from warmseq.tf.inputs import check_labels, check_token_ids
@@ -206,20 +209,11 @@ class TFEncoderDecoderModel(TrainStep, TFPreTrainedModel):
             raise ValueError("generate() needs input_ids: the source token ids, shape (batch, length)")
         return generate(self, input_ids, attention_mask, **kwargs)
 
-    def save_extra_files(self, folder) -> None:
-        config = self.generation_config or default_generation_config(self.config)
-        for name in SPECIAL_IDS:
-            if getattr(self.config, name, None) is not None:
-                setattr(config, name, getattr(self.config, name))
-        config.save_pretrained(folder)
+    def save_extra_files(self, folder: Path) -> None:
+        save_generation_config(self, folder)
 
     def after_load(self, name_or_path: str | os.PathLike) -> None:
-        path = resolve_file(name_or_path, GENERATION_CONFIG_NAME, optional=True)
-        self.generation_config = (GenerationConfig.from_pretrained(path) if path is not None
-                                  else default_generation_config(self.config))
-        for name in SPECIAL_IDS:  # the model config is the one source of truth for special ids
-            if getattr(self.config, name, None) is None and getattr(self.generation_config, name) is not None:
-                setattr(self.config, name, getattr(self.generation_config, name))
+        load_generation_config(self, name_or_path)
 
     # ---- building from pretrained parts ------------------------------------------------------
     @classmethod
