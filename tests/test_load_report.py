@@ -40,7 +40,8 @@ def test_a_minilm_warm_start_says_what_is_new_at_a_glance(minilm_dir, caplog):
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="warmseq"):
         model.decoder.init_cross_attention_from_self()
-    assert "BertLMHeadModel: cross-attention of layers {0..5} copied from each layer's self-attention" in caplog.text
+    expected = "BertLMHeadModel: cross-attention of layers {0..5} starts as a copy of each layer's self-attention"
+    assert expected in caplog.text
     layer = model.decoder.stack.layers[5]
     assert layer.cross_attn.out.weight.equal(layer.self_attn.out.weight)
 

@@ -152,9 +152,9 @@ class CausalLM(PreTrainedModel):
         and say so: the load report listed those weights as newly initialised."""
         for block in self.stack.layers:
             block.init_cross_attention_from_self()
-        logger.info("%s: cross-attention of layers {0..%d} copied from each layer's self-attention (the weights the "
-                    "load report lists as newly initialised start from these copies)", type(self).__name__,
-                    len(self.stack.layers) - 1)
+        logger.info("%s: cross-attention of layers {0..%d} starts as a copy of each layer's self-attention "
+                    "(the weights the load report lists as newly initialised start from these copies)",
+                    type(self).__name__, len(self.stack.layers) - 1)
 
     # ---- cached decoding ------------------------------------------------------------------
     def new_cache(self, rows: int, capacity: int, memory: Tensor, memory_mask: Tensor | None) -> DecoderCache:
