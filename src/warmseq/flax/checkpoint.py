@@ -24,6 +24,7 @@ from warmseq.checkpoints.files import (
     parse_size,
     remove_stale_weights,
 )
+from warmseq.checkpoints.shard_index import local_shard_path, read_weight_map
 from warmseq.hub import resolve_file
 
 FLAX_NAMES = {nnx.Linear: {"weight": "kernel"}, nnx.LayerNorm: {"weight": "scale"}, nnx.Embed: {"weight": "embedding"}}
@@ -90,13 +91,10 @@ def read_safetensors(path: Path) -> dict[str, np.ndarray]:
 
 
 def read_sharded(index_path: Path) -> dict[str, np.ndarray]:
-    try:
-        weight_map: dict[str, str] = json.loads(index_path.read_text(encoding="utf-8"))["weight_map"]
-    except (json.JSONDecodeError, KeyError, TypeError) as err:
-        raise ValueError(f"{index_path} is not a valid shard index (expected a 'weight_map'): {err}") from None
+    weight_map = read_weight_map(index_path)  # entries checked: plain file names inside the folder
     state: dict[str, np.ndarray] = {}
     for shard in sorted(set(weight_map.values())):
-        shard_path = index_path.parent / shard
+        shard_path = local_shard_path(index_path, shard)
         if not shard_path.is_file():
             raise FileNotFoundError(f"{index_path} lists shard {shard}, which is missing from {index_path.parent}")
         state.update(read_safetensors(shard_path))
