@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 
@@ -50,6 +52,30 @@ def test_every_path_is_ranked_where_onednn_runs():
         assert len(plan.rankings[kind]) == len(ROW_BUCKETS)
         for ranking in plan.rankings[kind]:
             assert sorted(ranking) == sorted(products.PATHS)
+    assert set(plan.timings_ms["training"][0]) == {"linear", "onednn"}
+    assert plan.training_path == min(plan.timings_ms["training"][0], key=plan.timings_ms["training"][0].get)
+
+
+def test_the_plan_can_be_measured_inside_inference_mode():
+    """The first measurement usually happens inside generate(), under inference_mode: the training paths
+    (which need autograd) must still be timed there."""
+    with torch.inference_mode():
+        plan = small_calibration()
+    assert set(plan.timings_ms["training"][0]) == ({"linear", "onednn"} if products.has_onednn() else {"linear"})
+    assert all(ms > 0 for ms in plan.timings_ms["training"][0].values())
+
+
+def test_a_plan_of_the_old_format_is_measured_again(fresh_plans, monkeypatch):
+    """Format 1 had no training path: such a file is measured again, not read with a guessed one."""
+    monkeypatch.setattr(calibration, "calibrate", small_calibration)
+    plan = small_calibration()
+    old = json.loads(plan.to_json())
+    old["format"] = 1
+    del old["training_path"]
+    calibration.plan_file(calibration.machine_key()).write_text(json.dumps(old))
+    assert calibration.current_plan().training_path in calibration.TRAINING_PATHS
+    kept = json.loads(calibration.plan_file(calibration.machine_key()).read_text())
+    assert kept["format"] == calibration.FORMAT and kept["training_path"] in calibration.TRAINING_PATHS
 
 
 def test_without_onednn_the_plan_holds_only_paths_that_run(monkeypatch):
@@ -63,6 +89,7 @@ def test_without_onednn_the_plan_holds_only_paths_that_run(monkeypatch):
         plan = small_calibration()
         rankings = [ranking for kind in SMALL for ranking in plan.rankings[kind]]
         assert rankings and all(set(r) == {"linear", "halves"} for r in rankings)
+        assert plan.training_path == "linear" and set(plan.timings_ms["training"][0]) == {"linear"}
         for rows in (1, 4, 12, 16, 64, 2048):
             assert plan.unpacked_path(rows, 48, 16) in ("linear", "halves")
             assert plan.unpacked_path(rows, 47, 16) == "linear"  # halves need an even output count
@@ -77,6 +104,7 @@ def test_switch_off_gives_f_linear_everywhere(fresh_plans, monkeypatch):
     plan = calibration.current_plan()
     assert all(plan.unpacked_path(rows, 1152, 384) == "linear" for rows in (1, 12, 64))
     assert not any(plan.packing_pays(rows, 30522, 384) for rows in (1, 12, 64))
+    assert plan.training_path == "linear"
     assert not list(fresh_plans.iterdir())
 
 

@@ -32,7 +32,10 @@ ROW_BUCKETS = (1, 2, 4, 8, 12, 16, 24, 32, 64)  # a row count uses the largest b
 # Representative (out, in) weights of a decode step, by kind (MiniLM's: hidden 384, 30,522 tokens).
 SHAPES = {"head": (30522, 384), "up": (1152, 384), "down": (384, 1536)}
 EVICTING_BYTES = 64 * 2**20  # twice this machine's L3, and most servers' L3 slices: weights come from memory
-FORMAT = 1
+# A training step's representative product, forward and backward: MiniLM's feed-forward over 16 x 64 tokens.
+TRAINING_SHAPE = (1024, 1536, 384)  # (rows, out, in)
+TRAINING_PATHS = ("linear", "onednn")
+FORMAT = 2
 
 
 def product_kind(out_features: int, in_features: int) -> str:
@@ -58,6 +61,7 @@ class KernelPlan:
     rankings: dict[str, list[list[str]]]  # kind -> per bucket -> paths, fastest first
     timings_ms: dict[str, list[dict[str, float]]]
     machine: str = ""
+    training_path: str = "linear"  # the faster of TRAINING_PATHS for training products (forward + backward)
 
     def unpacked_path(self, rows: int, out_features: int, in_features: int) -> str:
         """The fastest path that needs no packed copy of the weight."""
@@ -73,7 +77,7 @@ class KernelPlan:
 
     def to_json(self) -> str:
         body = {"format": FORMAT, "machine": self.machine, "buckets": ROW_BUCKETS,
-                "rankings": self.rankings, "timings_ms": self.timings_ms}
+                "rankings": self.rankings, "timings_ms": self.timings_ms, "training_path": self.training_path}
         return json.dumps(body, indent=1)
 
     @classmethod
@@ -86,7 +90,9 @@ class KernelPlan:
         for per_bucket in body["rankings"].values():
             if any(path not in PATHS for ranking in per_bucket for path in ranking):
                 raise ValueError("kernel plan: unknown path")
-        return cls(body["rankings"], body["timings_ms"], body.get("machine", ""))
+        if body.get("training_path") not in TRAINING_PATHS:
+            raise ValueError("kernel plan: unknown training path")
+        return cls(body["rankings"], body["timings_ms"], body.get("machine", ""), body["training_path"])
 
     @classmethod
     def plain(cls) -> KernelPlan:
@@ -159,7 +165,9 @@ def calibrate(shapes: dict[str, tuple[int, int]] = SHAPES, buckets: tuple[int, .
                 times = time_paths(weights, torch.randn(rows, in_features), passes)
                 timings[kind].append({path: round(ms, 4) for path, ms in times.items()})
                 rankings[kind].append(sorted(times, key=times.__getitem__))
-    return KernelPlan(rankings, timings)
+    training = time_training_paths(TRAINING_SHAPE if shapes is SHAPES else (64, 96, 32), passes)
+    timings["training"] = [{path: round(ms, 4) for path, ms in training.items()}]
+    return KernelPlan(rankings, timings, training_path=min(training, key=training.__getitem__))
 
 
 def time_paths(weights: list[torch.Tensor], x: torch.Tensor, passes: int) -> dict[str, float]:
@@ -181,4 +189,32 @@ def time_paths(weights: list[torch.Tensor], x: torch.Tensor, passes: int) -> dic
             cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
             if cpu >= 0.8 * wall or best[path] == float("inf"):  # else another process held our core
                 best[path] = min(best[path], wall / len(path_calls))
+    return {path: seconds * 1000 for path, seconds in best.items()}
+
+
+def time_training_paths(shape: tuple[int, int, int], passes: int) -> dict[str, float]:
+    """Milliseconds per forward + backward of one product of `shape` (rows, out, in), by training path."""
+    from warmseq.modeling.training_products import onednn_training_linear
+
+    # the plan is often first asked for inside generate(), under inference mode
+    with torch.inference_mode(False), torch.enable_grad():
+        return _time_training_paths(shape, passes, onednn_training_linear)
+
+
+def _time_training_paths(shape: tuple[int, int, int], passes: int, onednn_training_linear) -> dict[str, float]:
+    rows, out_features, in_features = shape
+    x = torch.randn(rows, in_features, requires_grad=True)
+    weight = torch.randn(out_features, in_features, requires_grad=True)
+    grad = torch.randn(rows, out_features)
+    paths = {"linear": torch.nn.functional.linear}
+    if has_onednn():
+        paths["onednn"] = onednn_training_linear
+    best = dict.fromkeys(paths, float("inf"))
+    for _ in range(passes + 1):
+        for path, product in paths.items():
+            cpu, wall = time.process_time(), time.perf_counter()
+            product(x, weight, None).backward(grad)
+            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+            if cpu >= 0.8 * wall or best[path] == float("inf"):
+                best[path] = min(best[path], wall)
     return {path: seconds * 1000 for path, seconds in best.items()}
