@@ -7,9 +7,11 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+import torch
 
 from warmseq.training import NonFiniteLossError, TrainConfig, train
 from warmseq.training.model_loading import capped_lengths, resolve_special_ids
+from warmseq.training.setup import cpu_has_native_bf16
 
 
 def read_metrics(folder: Path) -> list[dict]:
@@ -73,9 +75,22 @@ def test_non_finite_loss_stops_with_the_step_and_keeps_the_last_checkpoint(stand
     assert read_metrics(Path(config.output_dir))[-1] == {"kind": "stop", "step": 5, "reason": "non-finite loss"}
 
 
-def test_mixed_precision_on_cpu_is_refused(stand_in_config) -> None:
-    with pytest.raises(ValueError, match=r"precision.*'bf16' needs a CUDA device"):
-        train(stand_in_config(precision="bf16", device="cpu"))
+def test_fp16_on_cpu_is_refused(stand_in_config) -> None:
+    with pytest.raises(ValueError, match=r"precision.*'fp16' needs a CUDA device"):
+        train(stand_in_config(precision="fp16", device="cpu"))
+
+
+def test_bf16_on_cpu_trains_where_the_cpu_has_bf16_products(stand_in_config, tmp_path: Path) -> None:
+    if not cpu_has_native_bf16():
+        with pytest.raises(ValueError, match=r"'bf16' on CPU needs bf16 products in hardware"):
+            train(stand_in_config(precision="bf16", device="cpu"))
+        return
+    exact = train(stand_in_config(max_steps=3, validation=None, output_dir=str(tmp_path / "fp32")))
+    mixed = train(stand_in_config(max_steps=3, validation=None, output_dir=str(tmp_path / "bf16"), precision="bf16"))
+    assert len(mixed.losses) == 3 and next(mixed.model.parameters()).dtype == torch.float32
+    # the same data and initial weights: bf16 products move the first loss by far less than a percent
+    assert mixed.losses[0] == pytest.approx(exact.losses[0], rel=0.02)
+    assert mixed.losses[0] != exact.losses[0]  # and the products did run in bf16
 
 
 def test_progress_bar_shows_loss_lr_and_tokens_per_second(stand_in_config, capsys) -> None:

@@ -33,6 +33,8 @@ HELP = {
     "lr": "peak learning rate (default: 2e-4 for a 384-wide decoder such as MiniLM, scaled by 384/width above)",
     "warmup_steps": "linear warmup steps (default: --warmup-fraction of the run)",
     "warmup_fraction": "linear warmup as a fraction of the run's steps",
+    "precision": "fp32, or mixed precision: bf16 (CUDA, or a CPU with bf16 products: AVX512-BF16 or AMX) or "
+    "fp16 (CUDA)",
 }
 CHOICES = {"schedule": SCHEDULES, "precision": PRECISIONS, "cross_attention_init": CROSS_ATTENTION_INITS}
 NO_DEFAULT_NOTE = {"max_steps", "lr", "warmup_steps"}  # their help says what None means

@@ -71,16 +71,34 @@ def resolve_device(config: TrainConfig, rank_info: RankInfo) -> torch.device:
     return default_device(config.device, rank_info.local_rank)
 
 
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU multiplies bf16 in hardware (AVX512-BF16 or AMX); elsewhere bf16 is emulated, slower
+    than fp32."""
+    flags = torch.cpu.get_capabilities()
+    return bool(flags.get("avx512_bf16") or flags.get("amx_bf16"))
+
+
 def autocast_for(config: TrainConfig, device: torch.device) -> Callable[[], AbstractContextManager[object]]:
+    """The context each forward runs in: none for fp32; autocast to bf16 or fp16 on CUDA, and to bf16 on a
+    CPU that has bf16 products (mixed precision: the weights, optimizer and loss stay fp32)."""
     if config.precision == "fp32":
         return contextlib.nullcontext
-    if device.type != "cuda":
-        raise ValueError(
-            f"TrainConfig.precision (--precision) {config.precision!r} needs a CUDA device; "
-            f"this run is on {device}. Use --precision fp32"
-        )
     dtype = AUTOCAST_DTYPES[config.precision]
-    return lambda: torch.autocast("cuda", dtype=dtype)
+    if device.type == "cuda":
+        return lambda: torch.autocast("cuda", dtype=dtype)
+    if device.type == "cpu" and config.precision == "bf16":
+        if not cpu_has_native_bf16():
+            raise ValueError(
+                "TrainConfig.precision (--precision) 'bf16' on CPU needs bf16 products in hardware "
+                "(AVX512-BF16 or AMX), which this CPU lacks: bf16 would be emulated, slower than fp32. "
+                "Use --precision fp32"
+            )
+        return lambda: torch.autocast("cpu", dtype=dtype)
+    raise ValueError(
+        f"TrainConfig.precision (--precision) {config.precision!r} needs a CUDA device"
+        f"{' (or bf16 on a CPU with bf16 products)' if device.type == 'cpu' else ''}; "
+        f"this run is on {device}. Use --precision fp32"
+    )
 
 
 def prepare_folder_on_main(config: TrainConfig, rank_info: RankInfo, device: torch.device) -> RunFolderLock:
