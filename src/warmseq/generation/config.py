@@ -17,6 +17,7 @@ from warmseq.json_files import GENERATION_CONFIG_NAME, read_json_object
 
 # With no max_length and no max_new_tokens, this many tokens are generated after the prompt.
 DEFAULT_MAX_NEW_TOKENS = 20
+CACHE_IMPLEMENTATIONS = (None, "dynamic", "static")
 
 
 @dataclass
@@ -59,6 +60,11 @@ class GenerationConfig:
     output_scores: bool = False
     output_attentions: bool = False  # with return_dict_in_generate: each step's attention weights
     output_hidden_states: bool = False  # with return_dict_in_generate: each step's hidden states
+    # the decode step: "static" keeps every shape fixed so that one compiled graph serves every step (the
+    # default on CUDA), "dynamic" attends to the filled cache only (the default elsewhere); a static step is
+    # compiled with torch.compile unless disable_compile
+    cache_implementation: str | None = None
+    disable_compile: bool = False
     # keys read from a file that this library does not use, kept so that saving writes them back
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -135,6 +141,11 @@ class GenerationConfig:
                 )
             if not 0 < self.top_p <= 1:
                 raise ValueError(f"GenerationConfig: top_p must be in (0, 1] when sampling, got {self.top_p!r}")
+        if self.cache_implementation not in CACHE_IMPLEMENTATIONS:
+            raise ValueError(
+                f"GenerationConfig: cache_implementation must be one of {CACHE_IMPLEMENTATIONS}, "
+                f"got {self.cache_implementation!r}"
+            )
         self.validate_token_ids()
 
     def validate_token_ids(self) -> None:

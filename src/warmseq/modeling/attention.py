@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from warmseq.modeling.cache import SelfAttentionCache
+from warmseq.modeling.cache import LayerCache
 from warmseq.modeling.dropout import dropout
 from warmseq.modeling.linear import Linear
 
@@ -33,7 +33,7 @@ class SelfAttention(nn.Module):
         self.out = Linear(hidden_size, hidden_size, bias=bias)
 
     def forward(
-        self, x: Tensor, mask: Tensor | None, is_causal: bool, cache: SelfAttentionCache | None = None
+        self, x: Tensor, mask: Tensor | None, is_causal: bool, cache: LayerCache | None = None
     ) -> Tensor:
         """`mask`: bool, True where a query may attend, broadcastable to (batch, heads, seq, keys)."""
         q, k, v, mask, is_causal = self.project(x, mask, is_causal, cache)
@@ -41,7 +41,7 @@ class SelfAttention(nn.Module):
         return self.out(merge_heads(y))
 
     def forward_with_weights(
-        self, x: Tensor, mask: Tensor | None, is_causal: bool, cache: SelfAttentionCache | None = None
+        self, x: Tensor, mask: Tensor | None, is_causal: bool, cache: LayerCache | None = None
     ) -> tuple[Tensor, Tensor]:
         """`forward`, and the attention weights (batch, heads, seq, keys) formed explicitly."""
         q, k, v, mask, is_causal = self.project(x, mask, is_causal, cache)
@@ -49,13 +49,16 @@ class SelfAttention(nn.Module):
         return self.out(merge_heads(y)), weights
 
     def project(
-        self, x: Tensor, mask: Tensor | None, is_causal: bool, cache: SelfAttentionCache | None
+        self, x: Tensor, mask: Tensor | None, is_causal: bool, cache: LayerCache | None
     ) -> tuple[Tensor, Tensor, Tensor, Tensor | None, bool]:
         """Queries, keys and values (batch, heads, seq, head_dim), the keys extended by the cache, and the
         mask that then applies."""
         q, k, v = (split_heads(t, self.num_heads) for t in self.qkv(x).chunk(3, dim=-1))
         if cache is not None:
             k, v = cache.append(k, v)
+            static_mask = cache.key_mask()
+            if static_mask is not None:  # a static cache: one new query, the whole capacity with unwritten slots hidden
+                return q, k, v, static_mask, False
             # a single new query may see every cached key; a longer chunk needs the causal mask
             is_causal = is_causal and q.shape[2] > 1
             if is_causal and k.shape[2] != q.shape[2]:

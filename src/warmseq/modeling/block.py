@@ -8,7 +8,7 @@ from torch import Tensor, nn
 
 from warmseq.configs.spec import TransformerSpec
 from warmseq.modeling.attention import CrossAttention, SelfAttention
-from warmseq.modeling.cache import SelfAttentionCache
+from warmseq.modeling.cache import LayerCache
 from warmseq.modeling.dropout import Dropout
 from warmseq.modeling.linear import Linear
 
@@ -69,7 +69,7 @@ class Block(nn.Module):
         is_causal: bool,
         memory_kv: tuple[Tensor, Tensor] | None = None,
         memory_mask: Tensor | None = None,
-        cache: SelfAttentionCache | None = None,
+        cache: LayerCache | None = None,
     ) -> Tensor:
         x = self.residual(x, self.self_attn_norm, lambda y: self.self_attn(y, mask, is_causal, cache))
         if self.cross_attn is not None and memory_kv is not None:
@@ -83,7 +83,7 @@ class Block(nn.Module):
         is_causal: bool,
         memory_kv: tuple[Tensor, Tensor] | None = None,
         memory_mask: Tensor | None = None,
-        cache: SelfAttentionCache | None = None,
+        cache: LayerCache | None = None,
     ) -> tuple[Tensor, Tensor, Tensor | None]:
         """`forward`, and the self-attention and cross-attention weights (None without cross-attention)."""
         weights: list[Tensor] = []

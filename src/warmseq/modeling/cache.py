@@ -1,4 +1,9 @@
-"""Decoder state between generation steps: fixed-size self-attention buffers and the encoder's keys/values."""
+"""Decoder state between generation steps: fixed-size self-attention buffers and the encoder's keys/values.
+
+Two layouts. `DecoderCache` (the default on CPU) attends to the filled part of its buffers only, a view that
+grows each step. `StaticDecoderCache` keeps every shape fixed for the whole call: keys and values are
+written at a position held in a tensor, and attention reads the whole capacity with the unwritten slots
+masked, so that one compiled graph (torch.compile, CUDA graphs) serves every step."""
 
 from __future__ import annotations
 
@@ -26,6 +31,31 @@ class SelfAttentionCache:
         self.values[:, :, self.length : end] = v
         self.length = end
         return self.keys[:, :, :end], self.values[:, :, :end]
+
+    def key_mask(self) -> Tensor | None:
+        """None: the keys `append` returns are all visible (the causal mask, if any, is the caller's)."""
+        return None
+
+
+@dataclass
+class StaticSelfAttentionCache:
+    """One layer's keys and values over the whole capacity, (rows, heads, capacity, head_dim), written one
+    position a step at `position` (a tensor shared by all layers of a `StaticDecoderCache`)."""
+
+    keys: Tensor
+    values: Tensor
+    position: Tensor  # (1,) int64: the slot the next token's key and value go to
+    visible: Tensor  # (1, 1, 1, capacity) bool: slots at or before `position`, set by the step
+
+    def append(self, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
+        if k.shape[2] != 1:
+            raise RuntimeError(f"a static decoder cache takes one token per step, got {k.shape[2]}")
+        self.keys.index_copy_(2, self.position, k)
+        self.values.index_copy_(2, self.position, v)
+        return self.keys, self.values
+
+    def key_mask(self) -> Tensor:
+        return self.visible
 
 
 @dataclass
@@ -67,6 +97,63 @@ class DecoderCache:
         self.buffer, self.spare = self.spare, self.buffer
         for layer, (keys, values) in zip(self.layers, self.buffer, strict=True):
             layer.keys, layer.values = keys, values
+        return self
+
+
+LayerCache = SelfAttentionCache | StaticSelfAttentionCache
+
+
+@dataclass
+class StaticDecoderCache:
+    """`DecoderCache` with shapes that stay the same through a call (see the module's docstring).
+
+    `buffer` (layers, 2, rows, heads, capacity, head_dim) starts zeroed: unwritten slots are masked, and a
+    masked slot must not hold NaN (its zero weight times NaN would still be NaN)."""
+
+    buffer: Tensor
+    layers: list[StaticSelfAttentionCache]
+    memory_kv: list[tuple[Tensor, Tensor]]
+    memory_mask: Tensor | None
+    position: Tensor  # (1,) int64, shared with every layer
+    slots: Tensor  # (capacity,) int64: 0, 1, ... capacity - 1
+    visible: Tensor  # (1, 1, 1, capacity) bool, shared with every layer
+
+    @staticmethod
+    def allocate(
+        rows: int, num_layers: int, num_heads: int, head_dim: int, capacity: int,
+        memory_kv: list[tuple[Tensor, Tensor]], memory_mask: Tensor | None,
+    ) -> StaticDecoderCache:
+        like = memory_kv[0][0]
+        buffer = like.new_zeros((num_layers, 2, rows, num_heads, capacity, head_dim))
+        position = torch.zeros(1, dtype=torch.long, device=like.device)
+        visible = torch.zeros((1, 1, 1, capacity), dtype=torch.bool, device=like.device)
+        layers = [StaticSelfAttentionCache(layer[0], layer[1], position, visible) for layer in buffer]
+        slots = torch.arange(capacity, device=like.device)
+        return StaticDecoderCache(buffer, layers, memory_kv, memory_mask, position, slots, visible)
+
+    def reset(self, memory_kv: list[tuple[Tensor, Tensor]], memory_mask: Tensor | None) -> None:
+        """Start a new call of the same shapes in place: empty buffer, position 0, the new sources' keys."""
+        self.buffer.zero_()
+        self.position.zero_()
+        for (keys, values), (new_keys, new_values) in zip(self.memory_kv, memory_kv, strict=True):
+            keys.copy_(new_keys)
+            values.copy_(new_values)
+        if self.memory_mask is not None and memory_mask is not None:
+            self.memory_mask.copy_(memory_mask)
+
+    def static_tensors(self) -> list[Tensor]:
+        """Every tensor a compiled step reads or writes besides the weights and the new tokens."""
+        kv = [t for pair in self.memory_kv for t in pair]
+        mask = [self.memory_mask] if self.memory_mask is not None else []
+        return [self.buffer, self.position, self.slots, self.visible, *kv, *mask]
+
+    def start_step(self) -> None:
+        """Make the slots up to `position` visible (called by the step, inside a compiled graph)."""
+        self.visible.copy_((self.slots <= self.position).view(self.visible.shape))
+
+    def select_rows(self, rows: Tensor) -> StaticDecoderCache:
+        """Row r becomes old row rows[r], in place: the buffer keeps its address, as a captured graph needs."""
+        self.buffer.copy_(self.buffer.index_select(2, rows))
         return self
 
 

@@ -23,8 +23,9 @@ class Embeddings(nn.Module):
         # ELECTRA: narrow embeddings projected up to the blocks' width
         self.project = Linear(width, spec.hidden_size) if width != spec.hidden_size else None
 
-    def forward(self, tokens: Tensor, start: int = 0, token_type_ids: Tensor | None = None) -> Tensor:
-        """`tokens` (batch, seq); `start` is the position of the first token (cached decoding)."""
+    def forward(self, tokens: Tensor, start: int | Tensor = 0, token_type_ids: Tensor | None = None) -> Tensor:
+        """`tokens` (batch, seq); `start` is the position of the first token (cached decoding), an int or a
+        (1,) tensor (a static decode step)."""
         x = self.tokens(tokens)
         if self.spec.embedding_scale != 1.0:
             x = x * self.spec.embedding_scale
@@ -36,10 +37,12 @@ class Embeddings(nn.Module):
         x = self.dropout(x)
         return self.project(x) if self.project is not None else x
 
-    def position_ids(self, tokens: Tensor, start: int) -> Tensor:
+    def position_ids(self, tokens: Tensor, start: int | Tensor) -> Tensor:
         offset = self.spec.position_offset
         if self.spec.positions_skip_padding:
             # padding keeps the pad index's row; real tokens count from pad + 1
             real = (tokens != self.spec.pad_token_id).long()
             return (torch.cumsum(real, dim=1) + start) * real + self.spec.pad_token_id
+        if isinstance(start, Tensor):
+            return start + offset + torch.arange(tokens.shape[1], device=tokens.device)
         return torch.arange(start + offset, start + offset + tokens.shape[1], device=tokens.device)

@@ -6,6 +6,7 @@ is where the model meets them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from warmseq.modeling.inputs import check_token_ids
 from warmseq.modeling.outputs import BaseModelOutput, StackRecord
 from warmseq.modeling.packed import decode_modules
 from warmseq.modeling.quantization import check_compute_type, decode_modules_for
+from warmseq.modeling.static_step import STATIC_CACHES, StaticState, compile_mode, step_function, uses_static_step
 
 if TYPE_CHECKING:
     from warmseq.modeling.causal_lm import CausalLM
@@ -131,6 +133,23 @@ class CachedDecoder:
         self.steps = steps
         self.compute_type = compute_type
 
+    def make_static_state(self, rows_per_source: int, max_new: int, prompt_length: int, compiled: bool) -> StaticState:
+        """A static cache and its step (`static_step.py`): the plain decoder, no CPU paths, no packing."""
+        rows = self.memory.shape[0] * rows_per_source
+        cache = STATIC_CACHES.cache_for(self.decoder, rows, prompt_length + max_new, self.memory, self.memory_mask)
+        device_type = self.memory.device.type
+        graphs = compiled and compile_mode(device_type) == "reduce-overhead"
+        return StaticState(cache, step_function(device_type, compiled), self.decoder, graphs)
+
+    @staticmethod
+    def step_static(tokens: Tensor, state: StaticState) -> tuple[Tensor, StaticState]:
+        return state.logits(tokens), state
+
+    @staticmethod
+    def reorder_static(state: StaticState, rows: Tensor) -> StaticState:
+        state.cache.select_rows(rows)
+        return state
+
     def make_cache(self, rows_per_source: int, max_new: int, prompt_length: int = 1) -> StepState:
         decoder = self.decoder
         rows = self.memory.shape[0] * rows_per_source
@@ -205,16 +224,29 @@ def generate(model: EncoderDecoderModel, input_ids: Tensor, attention_mask: Tens
              **kwargs: Any) -> Tensor | GenerateOutput:
     config = resolve_generation_config(model, generation_config, kwargs)
     compute_type = resolve_compute_type(model, compute_type)
-    with torch.inference_mode():
+    steps = step_outputs(config)
+    static = steps is None and compute_type == "float32" and uses_static_step(config.cache_implementation,
+                                                                               input_ids.device)
+    if config.cache_implementation == "static" and not static:
+        raise ValueError(
+            "generate(cache_implementation='static') runs the plain float32 step: it cannot be combined with "
+            f"compute_type={compute_type!r}, output_attentions or output_hidden_states"
+        )
+    with torch.inference_mode(), (STATIC_CACHES.lock(model.decoder) if static else contextlib.nullcontext()):
         encoded, memory, memory_mask = prepare(model, input_ids, attention_mask, config)
         prompt = decoder_prompt(model, config, input_ids.shape[0], decoder_input_ids, input_ids.device)
-        steps = step_outputs(config)
         decoder = CachedDecoder(model, memory, memory_mask, steps, compute_type=compute_type)
-        output = generate_tokens(
-            decoder.step if steps is None else decoder.step_recorded, decoder.reorder,
-            lambda per_source, max_new: decoder.make_cache(per_source, max_new, prompt.shape[1]),
-            prompt, config, max_positions=model.decoder.spec.usable_positions, generator=generator,
-        )
+        if static:
+            step, reorder = decoder.step_static, decoder.reorder_static
+            compiled = not config.disable_compile
+            make_cache = lambda per_source, max_new: decoder.make_static_state(  # noqa: E731
+                per_source, max_new, prompt.shape[1], compiled)
+        else:
+            step = decoder.step if steps is None else decoder.step_recorded
+            reorder = decoder.reorder
+            make_cache = lambda per_source, max_new: decoder.make_cache(per_source, max_new, prompt.shape[1])  # noqa: E731
+        output = generate_tokens(step, reorder, make_cache, prompt, config,
+                                 max_positions=model.decoder.spec.usable_positions, generator=generator)
     return with_step_outputs(output, encoded, steps) if config.return_dict_in_generate else output.sequences
 
 

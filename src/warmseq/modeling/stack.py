@@ -9,7 +9,7 @@ from torch.utils.checkpoint import checkpoint
 from warmseq.configs.spec import TransformerSpec
 from warmseq.modeling.attention import padding_mask
 from warmseq.modeling.block import Block
-from warmseq.modeling.cache import DecoderCache
+from warmseq.modeling.cache import DecoderCache, StaticDecoderCache
 from warmseq.modeling.embeddings import Embeddings
 from warmseq.modeling.outputs import StackRecord
 
@@ -91,15 +91,36 @@ class TransformerStack(nn.Module):
         """Each layer's cross-attention keys/values for the encoder states, computed once per source."""
         return [layer.cross_attn.project_memory(memory) for layer in self.layers]
 
-    def new_cache(
-        self, rows: int, capacity: int, memory: Tensor, memory_mask: Tensor | None
-    ) -> DecoderCache:
-        spec = self.spec
+    def memory_state(
+        self, memory: Tensor, memory_mask: Tensor | None
+    ) -> tuple[list[tuple[Tensor, Tensor]], Tensor | None]:
+        """Each layer's cross-attention keys and values, and the attention mask of the sources (or None)."""
         # a mask that hides nothing only slows every step's cross-attention down
         mask = padding_mask(memory_mask) if memory_mask is not None and not bool(memory_mask.all()) else None
         # contiguous (sources, heads, src_len, head_dim) keys and values: read at every step, copied once
-        memory_kv = [(k.contiguous(), v.contiguous()) for k, v in self.project_memory(memory)]
+        return [(k.contiguous(), v.contiguous()) for k, v in self.project_memory(memory)], mask
+
+    def new_cache(self, rows: int, capacity: int, memory: Tensor, memory_mask: Tensor | None) -> DecoderCache:
+        spec = self.spec
+        memory_kv, mask = self.memory_state(memory, memory_mask)
         return DecoderCache.allocate(rows, spec.num_layers, spec.num_heads, spec.head_dim, capacity, memory_kv, mask)
+
+    def new_static_cache(
+        self, rows: int, capacity: int, memory_kv: list[tuple[Tensor, Tensor]], mask: Tensor | None
+    ) -> StaticDecoderCache:
+        """A cache of fixed shapes for `decode_static` (`memory_state` gives `memory_kv` and `mask`)."""
+        spec = self.spec
+        return StaticDecoderCache.allocate(rows, spec.num_layers, spec.num_heads, spec.head_dim, capacity,
+                                           memory_kv, mask)
+
+    def decode_static(self, tokens: Tensor, cache: StaticDecoderCache) -> Tensor:
+        """Hidden states (rows, 1, hidden) of one new token per row; every shape is the same at every step."""
+        cache.start_step()
+        x = self.embeddings(tokens, cache.position)
+        for layer, layer_cache, memory_kv in zip(self.layers, cache.layers, cache.memory_kv, strict=True):
+            x = layer(x, None, True, memory_kv, cache.memory_mask, layer_cache)
+        cache.position.add_(1)
+        return self.final_norm(x) if self.final_norm is not None else x
 
     def decode(self, tokens: Tensor, cache: DecoderCache) -> Tensor:
         """Hidden states of the new `tokens` (rows, n), reading and extending `cache`."""
