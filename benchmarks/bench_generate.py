@@ -45,6 +45,13 @@ GREEDY_SWEEP = (1, 2, 4, 8, 12, 15, 16, 24, 32, 64)  # rows = batch
 BEAM_SWEEP = (1, 2, 3, 4, 6, 8, 12, 16)  # beam 4: rows = 4 x batch, 4 to 64
 GPU_BATCHES = (1, 16, 64)
 SPECIAL = dict(eos_token_id=None, decoder_start_token_id=101, pad_token_id=0)
+# columns that are not compute types: the decode step's layout (the default is static and compiled on CUDA,
+# dynamic and eager on CPU)
+VARIANTS = {
+    "dynamic": dict(cache_implementation="dynamic"),
+    "static-eager": dict(cache_implementation="static", disable_compile=True),
+    "static-compiled": dict(cache_implementation="static"),
+}
 
 
 def load_both(folder: Path, device: str = "cpu"):
@@ -67,7 +74,8 @@ def calls_for(peer, ours, ids: torch.Tensor, kwargs: dict, compute_types: tuple[
 
     calls = {"peer": call_peer}
     for kind in compute_types:
-        calls[kind] = lambda kind=kind: ours.generate(ids, attention_mask=mask, compute_type=kind, **kwargs)
+        options = VARIANTS.get(kind, dict(compute_type=kind))
+        calls[kind] = lambda options=options: ours.generate(ids, attention_mask=mask, **options, **kwargs)
     return calls
 
 
@@ -120,13 +128,16 @@ def run_speed(folder: Path, cases: list[str], rounds: int, new_tokens: int) -> N
 
 
 def run_gpu(folder: Path, rounds: int, new_tokens: int, device: str) -> None:
-    """Batch 1, 16, 64 greedy on the GPU: the peer and warmseq in float32, warmseq in bf16."""
+    """Batch 1, 16, 64 greedy and beam 4 on the GPU: the peer and warmseq in float32 (warmseq's default there:
+    the static step compiled with CUDA graphs), and beside it warmseq's dynamic eager step and bf16."""
     peer, ours = load_both(folder, device)
     print(f"device={torch.cuda.get_device_name() if device.startswith('cuda') else device}")
-    print_header(("float32", "bf16"))
+    columns = ("float32", "dynamic", "bf16")
+    print_header(columns)
     for batch in GPU_BATCHES:
-        result = run_case(peer, ours, batch, {}, rounds, ("float32", "bf16"), new_tokens, device)
-        print_row("greedy", batch, result, ("float32", "bf16"))
+        for label, kwargs in (("greedy", {}), ("beam4", dict(num_beams=4))):
+            result = run_case(peer, ours, batch, kwargs, rounds, columns, new_tokens, device)
+            print_row(f"{label} b{batch}", batch * kwargs.get("num_beams", 1), result, columns)
 
 
 def peak_memory_child(folder: str, side: str) -> None:
