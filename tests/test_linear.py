@@ -53,13 +53,9 @@ def test_leading_dims_are_kept(path, monkeypatch):
 def count_calls(monkeypatch) -> dict[str, int]:
     """Count the products each path runs (wrapped where `run_path` looks them up)."""
     calls = {"linear": 0, "halves": 0, "onednn": 0}
-    for name, attribute, owner in (("halves", "halves_product", products), ("onednn", "onednn_product", products)):
-        real = getattr(owner, attribute)
-        monkeypatch.setattr(owner, attribute, lambda *a, real=real, name=name: calls.__setitem__(name, calls[name] + 1)
-                            or real(*a))
-    real_linear = F.linear
-    monkeypatch.setattr(products.F, "linear", lambda *a: calls.__setitem__("linear", calls["linear"] + 1)
-                        or real_linear(*a))
+    for name, real in list(products.PRODUCTS.items()):
+        monkeypatch.setitem(products.PRODUCTS, name,
+                            lambda *a, real=real, name=name: calls.__setitem__(name, calls[name] + 1) or real(*a))
     return calls
 
 

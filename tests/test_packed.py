@@ -10,7 +10,14 @@ from warmseq.modeling import calibration, packed
 from warmseq.modeling import linear as linear_module
 from warmseq.modeling.calibration import ROW_BUCKETS, KernelPlan
 from warmseq.modeling.linear import Linear
-from warmseq.modeling.packed import OutputProjection, PackedLinear, decode_modules, packing_pays, with_packed_linears
+from warmseq.modeling.packed import (
+    OutputProjection,
+    PackedLinear,
+    PlannedLinear,
+    decode_modules,
+    packing_pays,
+    with_packed_linears,
+)
 from warmseq.modeling.products import has_onednn
 
 needs_onednn = pytest.mark.skipif(not has_onednn(), reason="no oneDNN packing here")
@@ -45,11 +52,26 @@ def test_packed_copy_gives_the_same_outputs_and_shares_the_other_tensors(use_pla
         torch.testing.assert_close(clone(x[:3]), model(x[:3]), atol=1e-5, rtol=1e-5)  # other row counts too
 
 
-def test_nothing_is_packed_where_the_plan_ranks_packing_second(use_plan):
-    use_plan("halves")
-    model = torch.nn.Sequential(Linear(12, 32)).eval()
+@pytest.mark.parametrize("first", ["halves", "onednn"])
+def test_where_packing_ranks_second_the_unpacked_path_is_fixed_for_the_call(first, use_plan):
+    if first == "onednn" and not has_onednn():
+        pytest.skip("no oneDNN here")
+    use_plan(first)
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(Linear(12, 32), Linear(32, 6, bias=False)).eval()
     assert not packing_pays(16, model[0].weight)
+    clone = with_packed_linears(model, 16)
+    assert [type(m) for m in clone] == [PlannedLinear, PlannedLinear] and clone[0].path == first
+    x = torch.randn(16, 12)
+    with torch.inference_mode():
+        torch.testing.assert_close(clone(x), model(x), atol=1e-5, rtol=1e-5)
+
+
+def test_where_the_plan_ranks_f_linear_first_the_linears_are_kept(use_plan):
+    use_plan("linear")
+    model = torch.nn.Sequential(Linear(12, 32)).eval()
     assert type(with_packed_linears(model, 16)[0]) is Linear
+    assert packed.step_path(16, model[0].weight) is None
 
 
 @pytest.mark.parametrize("first", ["packed", "halves", "linear", "onednn"])

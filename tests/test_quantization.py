@@ -9,6 +9,7 @@ import torch.nn.functional as F
 import warmseq
 from tests.conftest import padded_batch, tiny_bert_kwargs
 from warmseq.modeling import quantization
+from warmseq.modeling.generate import CachedDecoder
 from warmseq.modeling.quantization import BF16Linear, Int8Linear, check_compute_type
 
 
@@ -84,3 +85,30 @@ def test_from_pretrained_sets_the_default_compute_type(model, monkeypatch):
         warmseq.EncoderDecoderModel.from_pretrained(model, compute_type="fp8")
     with pytest.raises(ValueError, match=r"generate\(compute_type\)='half'"):
         ours.generate(ids, attention_mask=mask, max_new_tokens=3, compute_type="half")
+
+
+@pytest.mark.parametrize(("compute_type", "product", "bound"), [("bf16", BF16Linear, 0.02), ("int8", Int8Linear, 0.1)])
+def test_the_encoder_and_the_cross_attention_run_in_the_calls_precision(model, compute_type, product, bound):
+    """The whole call changes precision, as in CTranslate2: the encoder (half of a batch-16 call's time)
+    and the cross-attention keys and values, not only the decode steps."""
+    ours = warmseq.EncoderDecoderModel.from_pretrained(model)
+    assert quantization.encoder_for(ours.encoder, "float32") is ours.encoder
+    low = quantization.encoder_for(ours.encoder, compute_type)
+    replaced = [m for m in low.modules() if isinstance(m, product)]
+    assert replaced and not any(isinstance(m, torch.nn.Linear) for m in low.modules())
+    assert quantization.encoder_for(ours.encoder, compute_type) is low  # kept between calls
+    ids, mask = padded_batch(99)
+    with torch.inference_mode():
+        exact = ours.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
+        approx = low(input_ids=ids, attention_mask=mask).last_hidden_state
+    assert 0 < float((approx - exact).norm() / exact.norm()) < bound
+    out = ours.generate(ids, attention_mask=mask, max_new_tokens=2, compute_type=compute_type,
+                        return_dict_in_generate=True, output_hidden_states=True)
+    encoded = out.encoder_hidden_states[-1]  # generate encoded with the copy (the recording path may round apart)
+    assert float((encoded - approx).abs().max()) < 1e-5 < float((encoded - exact).abs().max())
+
+    with torch.inference_mode():
+        caches = {kind: CachedDecoder(ours, approx, mask, compute_type=kind).make_cache(1, 2).cache
+                  for kind in ("float32", compute_type)}
+    exact_keys, low_keys = (caches[kind].memory_kv[0][0] for kind in ("float32", compute_type))
+    assert 0 < float((low_keys - exact_keys).norm() / exact_keys.norm()) < bound

@@ -23,7 +23,7 @@ from warmseq.modeling.cache import DecoderCache
 from warmseq.modeling.inputs import check_token_ids
 from warmseq.modeling.outputs import BaseModelOutput, StackRecord
 from warmseq.modeling.packed import decode_modules
-from warmseq.modeling.quantization import check_compute_type, decode_modules_for
+from warmseq.modeling.quantization import check_compute_type, decode_modules_for, encoder_for
 from warmseq.modeling.static_step import STATIC_CACHES, StaticState, compile_mode, step_function, uses_static_step
 
 if TYPE_CHECKING:
@@ -153,9 +153,12 @@ class CachedDecoder:
     def make_cache(self, rows_per_source: int, max_new: int, prompt_length: int = 1) -> StepState:
         decoder = self.decoder
         rows = self.memory.shape[0] * rows_per_source
-        cache = decoder.new_cache(rows, prompt_length + max_new, self.memory, self.memory_mask)
         kind = self.compute_type
         fitted, head = decode_modules(decoder, rows, lambda: decode_modules_for(decoder, rows, kind), kind)
+        # bf16 and int8 compute the cross-attention keys and values in the call's precision too; float32 with
+        # the plain weights (a packed copy is laid out for the steps' rows, not the sources')
+        projector = decoder if kind == "float32" else fitted
+        cache = projector.new_cache(rows, prompt_length + max_new, self.memory, self.memory_mask)
         return StepState(cache, fitted or decoder, head, self.steps)
 
     @staticmethod
@@ -186,17 +189,17 @@ def resolve_compute_type(model: EncoderDecoderModel, compute_type: str | None) -
 
 
 def prepare(model: EncoderDecoderModel, input_ids: Tensor, attention_mask: Tensor | None,
-            config: GenerationConfig) -> tuple[BaseModelOutput, Tensor, Tensor | None]:
-    """Encode the sources once; (encoder outputs, memory, memory_mask)."""
+            config: GenerationConfig, compute_type: str = "float32") -> tuple[BaseModelOutput, Tensor, Tensor | None]:
+    """Encode the sources once, in the call's compute type; (encoder outputs, memory, memory_mask)."""
     check_token_ids(input_ids, "input_ids", model.encoder.spec.vocab_size, model.encoder.spec.usable_positions)
     if attention_mask is None and config.pad_token_id is not None:
         is_pad = input_ids == config.pad_token_id
         if bool(is_pad.any()) and config.pad_token_id not in config.eos_token_ids():
             attention_mask = (~is_pad).long()
     keeps = config.return_dict_in_generate
-    encoded = model.encoder(input_ids=input_ids, attention_mask=attention_mask,
-                            output_attentions=keeps and config.output_attentions,
-                            output_hidden_states=keeps and config.output_hidden_states)
+    encoded = encoder_for(model.encoder, compute_type)(input_ids=input_ids, attention_mask=attention_mask,
+                                                       output_attentions=keeps and config.output_attentions,
+                                                       output_hidden_states=keeps and config.output_hidden_states)
     return encoded, model.project_memory(encoded.last_hidden_state), attention_mask
 
 
@@ -233,7 +236,7 @@ def generate(model: EncoderDecoderModel, input_ids: Tensor, attention_mask: Tens
             f"compute_type={compute_type!r}, output_attentions or output_hidden_states"
         )
     with torch.inference_mode(), (STATIC_CACHES.lock(model.decoder) if static else contextlib.nullcontext()):
-        encoded, memory, memory_mask = prepare(model, input_ids, attention_mask, config)
+        encoded, memory, memory_mask = prepare(model, input_ids, attention_mask, config, compute_type)
         prompt = decoder_prompt(model, config, input_ids.shape[0], decoder_input_ids, input_ids.device)
         decoder = CachedDecoder(model, memory, memory_mask, steps, compute_type=compute_type)
         if static:
@@ -257,7 +260,7 @@ def stream(model: EncoderDecoderModel, input_ids: Tensor, attention_mask: Tensor
     config = resolve_generation_config(model, None, kwargs)
     compute_type = resolve_compute_type(model, compute_type)
     with torch.inference_mode():
-        _, memory, memory_mask = prepare(model, input_ids, attention_mask, config)
+        _, memory, memory_mask = prepare(model, input_ids, attention_mask, config, compute_type)
         prompt = decoder_prompt(model, config, input_ids.shape[0], None, input_ids.device)
         decoder = CachedDecoder(model, memory, memory_mask, compute_type=compute_type)
         tokens = stream_tokens(decoder.step, decoder.make_cache, prompt, config,

@@ -4,8 +4,10 @@ A decode step multiplies the same few rows (a batch, its beams) by every weight,
 multiplies fastest by a weight reordered into its own blocked layout (the LM head at 16 rows: 2.5 ms
 against 4.3-5.3 ms unpacked on this project's machine, docs/results.md). The copy costs ~50 ms for MiniLM's
 decoder and head, so it is made only where the kernel plan ranks the packed path fastest, and kept for the
-next call with the same rows while the weights stay unchanged (`decode_modules`). The copies share every
-other tensor with the original and leave it untouched; they serve inference only."""
+next call with the same rows while the weights stay unchanged (`decode_modules`). The other products of the
+copy take the unpacked path the plan ranks fastest for the rows, fixed once for the call (`PlannedLinear`)
+rather than chosen at every product. The copies share every other tensor with the original and leave it
+untouched; they serve inference only."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from torch import Tensor, nn
 
 from warmseq.modeling.calibration import current_plan
 from warmseq.modeling.linear import linear, uses_cpu_paths
-from warmseq.modeling.products import onednn_product, pack_weight
+from warmseq.modeling.products import PRODUCTS, onednn_product, pack_weight
 
 # decoder -> compute type -> (key, (decoder copy, head)): one entry per decoder and compute type, dropped
 # with the decoder; the key holds the row count and every parameter's storage and version, so changed
@@ -62,12 +64,47 @@ def with_replaced_linears(module: nn.Module, replace: Callable[[nn.Linear], nn.M
     return clone
 
 
+class PlannedLinear(nn.Module):
+    """`x @ weight.T + bias` by the unpacked path the plan ranks fastest for a decode step's rows, chosen once
+    for the call instead of at each of a step's ~40 products (which costs a few microseconds each: a
+    batch-1 MiniLM step is ~5 ms)."""
+
+    def __init__(self, weight: Tensor, bias: Tensor | None, path: str) -> None:
+        super().__init__()
+        self.weight, self.bias, self.path = weight.detach(), None if bias is None else bias.detach(), path
+        self.product = PRODUCTS[path]
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.product(x, self.weight, self.bias)
+
+
+def step_path(rows: int, weight: Tensor) -> str | None:
+    """The path of products by `weight` in decode steps of `rows` rows: "packed" where packing pays, else the
+    plan's unpacked path; None where products stay with `F.linear` (not CPU float32, or the plan says so)."""
+    if packing_pays(rows, weight):
+        return "packed"
+    x = weight.new_empty((1, weight.shape[1]))
+    with torch.inference_mode():
+        if not uses_cpu_paths(x, weight):
+            return None
+    path = current_plan().unpacked_path(rows, *weight.shape)
+    return None if path == "linear" else path
+
+
+def step_linear(child: nn.Linear, rows: int) -> nn.Module | None:
+    """The module for `child`'s products in decode steps of `rows` rows (None: `child` itself)."""
+    path = step_path(rows, child.weight)
+    if path is None:
+        return None
+    if path == "packed":
+        return PackedLinear(child.weight, child.bias, rows)
+    return PlannedLinear(child.weight, child.bias, path)
+
+
 def with_packed_linears(module: nn.Module, rows: int) -> nn.Module:
-    """A copy of `module` sharing its tensors, each `nn.Linear` whose products of `rows` rows are faster
-    packed replaced by a `PackedLinear`."""
-    return with_replaced_linears(
-        module, lambda child: PackedLinear(child.weight, child.bias, rows) if packing_pays(rows, child.weight) else None
-    )
+    """A copy of `module` sharing its tensors, each `nn.Linear` replaced by its `step_linear` for `rows` rows
+    (packed, or the plan's unpacked path fixed for the call) where there is one."""
+    return with_replaced_linears(module, lambda child: step_linear(child, rows))
 
 
 class OutputProjection:
@@ -114,6 +151,6 @@ def packed_decoder(decoder: Any, rows: int) -> tuple[nn.Module | None, OutputPro
     for decode steps of `rows` rows."""
     head = OutputProjection(decoder.output_weight(), decoder.lm_head.bias, rows)
     linears = [m for m in decoder.modules() if isinstance(m, nn.Linear)]
-    if not any(packing_pays(rows, m.weight) for m in linears):
+    if not any(step_path(rows, m.weight) is not None for m in linears):
         return None, head
     return with_packed_linears(decoder, rows), head

@@ -67,13 +67,12 @@ def pack_weight(weight: Tensor, rows: int) -> Tensor:
     return torch.ops.mkldnn._reorder_linear_weight(weight.detach(), rows)
 
 
+PRODUCTS = {"linear": F.linear, "halves": halves_product, "onednn": onednn_product}  # the unpacked paths
+
+
 def run_path(path: str, x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
     """The product by the named unpacked path (the packed one needs its copy: `pack_weight`)."""
-    if path == "halves":
-        return halves_product(x, weight, bias)
-    if path == "onednn":
-        return onednn_product(x, weight, bias)
-    return F.linear(x, weight, bias)
+    return PRODUCTS[path](x, weight, bias)
 
 
 def path_applies(path: str, out_features: int) -> bool:

@@ -1,8 +1,11 @@
-"""Lower-precision decode steps, opt-in: `compute_type="int8" | "bf16" | "float32"` (CTranslate2's names).
+"""Lower-precision generation, opt-in: `compute_type="int8" | "bf16" | "float32"` (CTranslate2's names).
 
-Only the decoder's linear products and the LM head change; embeddings, layer norms, attention, the cache
-and the encoder stay float32. On this project's 2-core AMD EPYC (AVX-512 VNNI and BF16), one thread, the
-weights read from memory (MiniLM's shapes, ms per product; `benchmarks/bench_linear.py --compute-types`):
+Every linear product of the call changes: the encoder's, the cross-attention keys and values computed from
+its output, the decoder's and the LM head; embeddings, layer norms, attention's softmax and weighted sums
+and the cache stay float32. (At batch 16 with 128-token sources the encoder is half of a 32-token call's
+time, so a decoder-only int8 left most of the call at float32 speed.) On this project's 2-core AMD EPYC
+(AVX-512 VNNI and BF16), one thread, the weights read from memory (MiniLM's shapes, ms per product;
+`benchmarks/bench_linear.py --compute-types`):
 
 | product, rows | float32 packed | bf16 packed | int8 weight-only (bf16 x) | int8 dynamic |
 |---|---:|---:|---:|---:|
@@ -31,7 +34,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from warmseq.modeling.packed import packed_decoder, with_replaced_linears
+from warmseq.modeling.packed import decode_modules, packed_decoder, with_replaced_linears
 from warmseq.modeling.products import has_onednn, onednn_product, pack_weight
 
 COMPUTE_TYPES = ("float32", "bf16", "int8")
@@ -100,12 +103,33 @@ def low_precision_linear(weight: Tensor, bias: Tensor | None, rows: int, compute
     return Int8Linear(weight, bias) if compute_type == "int8" else BF16Linear(weight, bias, rows)
 
 
+def check_engine(compute_type: str) -> None:
+    if compute_type == "int8" and "fbgemm" not in torch.backends.quantized.supported_engines \
+            and "onednn" not in torch.backends.quantized.supported_engines:
+        raise ValueError("compute_type='int8' needs torch's quantized CPU engine (fbgemm or onednn), absent here")
+
+
+def low_precision_copy(module: nn.Module, rows: int, compute_type: str) -> nn.Module:
+    """A copy of `module` sharing its other tensors, each `nn.Linear` in `compute_type`."""
+    check_engine(compute_type)
+    return with_replaced_linears(module, lambda m: low_precision_linear(m.weight, m.bias, rows, compute_type))
+
+
+ENCODER_ROWS = 1024  # the row count bf16 weights of an encoder are laid out for (any count works)
+
+
+def encoder_for(encoder: nn.Module, compute_type: str) -> nn.Module:
+    """The encoder whose linears run in `compute_type` (float32: the encoder itself), kept between calls
+    while its weights are unchanged."""
+    if compute_type == "float32":
+        return encoder
+    return decode_modules(encoder, ENCODER_ROWS, lambda: low_precision_copy(encoder, ENCODER_ROWS, compute_type),
+                          compute_type)
+
+
 def decode_modules_for(decoder: Any, rows: int, compute_type: str) -> tuple[nn.Module | None, Callable]:
     """The decoder copy (None: the decoder itself) and LM head of decode steps of `rows` rows."""
     if compute_type == "float32":
         return packed_decoder(decoder, rows)
-    if compute_type == "int8" and "fbgemm" not in torch.backends.quantized.supported_engines \
-            and "onednn" not in torch.backends.quantized.supported_engines:
-        raise ValueError("compute_type='int8' needs torch's quantized CPU engine (fbgemm or onednn), absent here")
-    copy = with_replaced_linears(decoder, lambda m: low_precision_linear(m.weight, m.bias, rows, compute_type))
+    copy = low_precision_copy(decoder, rows, compute_type)
     return copy, low_precision_linear(decoder.output_weight(), decoder.lm_head.bias, rows, compute_type)
