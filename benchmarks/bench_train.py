@@ -59,7 +59,7 @@ def train_step(model, optimizer, inputs, side: str) -> float:
     loss.backward()
     optimizer.step()
     optimizer.zero_grad(set_to_none=True)
-    return float(loss)
+    return float(loss.detach())
 
 
 def run_speed(folder: Path, rounds: int, runs: int) -> None:
