@@ -116,3 +116,65 @@ def test_traced_and_exported_graphs_keep_the_portable_product(monkeypatch):
     assert "mkldnn" not in str(traced.graph) and "bmm" not in str(traced.graph)
     assert "mkldnn" not in str(exported.graph)
     torch.testing.assert_close(traced(x), F.linear(x, layer.weight, layer.bias))
+
+
+ACTIVATIONS = {
+    "gelu": F.gelu,
+    "gelu_new": lambda x: F.gelu(x, approximate="tanh"),
+    "relu": F.relu,
+}
+
+
+@needs_onednn
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+def test_an_activation_fused_into_onednns_product_gives_the_same_values(activation, monkeypatch):
+    monkeypatch.setattr(linear_module, "current_plan", lambda: fixed_plan("onednn"))
+    fused = []
+    real = linear_module.onednn_activated_product
+    monkeypatch.setattr(linear_module, "onednn_activated_product", lambda *a: fused.append(a[-1]) or real(*a))
+    apply = ACTIVATIONS[activation]
+    weight, bias, x = torch.randn(48, 16), torch.randn(48), torch.randn(2, 70, 16)
+    with torch.inference_mode():
+        got = linear_module.activated_linear(x, weight, bias, activation, apply)
+    assert fused == [activation]
+    torch.testing.assert_close(got, apply(F.linear(x, weight, bias)), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("first", ["halves", "linear"])
+def test_no_fused_activation_where_the_product_leaves_onednn(first, monkeypatch):
+    monkeypatch.setattr(linear_module, "current_plan", lambda: fixed_plan(first))
+    monkeypatch.setattr(linear_module, "onednn_activated_product", lambda *a: pytest.fail("fused off oneDNN"))
+    weight, x = torch.randn(48, 16), torch.randn(5, 16)
+    with torch.inference_mode():
+        got = linear_module.activated_linear(x, weight, None, "gelu", F.gelu)
+    torch.testing.assert_close(got, F.gelu(F.linear(x, weight)), rtol=1e-6, atol=1e-6)
+
+
+def test_training_and_unknown_activations_apply_the_activation_after(monkeypatch):
+    monkeypatch.setattr(linear_module, "current_plan", lambda: fixed_plan("onednn"))
+    monkeypatch.setattr(linear_module, "onednn_activated_product", lambda *a: pytest.fail("fused"))
+    layer = Linear(16, 48)
+    x = torch.randn(5, 16)
+    out = layer.forward_activated(x, "gelu", F.gelu)  # autograd records it: the activation stays apart
+    out.sum().backward()
+    assert layer.weight.grad is not None
+    with torch.inference_mode():
+        torch.testing.assert_close(layer.forward_activated(x, "silu", F.silu), F.silu(layer(x)))
+
+
+@needs_onednn
+def test_a_feed_forward_in_inference_fuses_its_activation_where_the_plan_takes_onednn(monkeypatch):
+    from warmseq.modeling.block import FeedForward
+
+    monkeypatch.setattr(linear_module, "current_plan", lambda: fixed_plan("onednn"))
+    fused = []
+    real = linear_module.onednn_activated_product
+    monkeypatch.setattr(linear_module, "onednn_activated_product", lambda *a: fused.append(a[-1]) or real(*a))
+    torch.manual_seed(0)
+    ffn = FeedForward(16, 64, "gelu").eval()
+    x = torch.randn(3, 40, 16)
+    with torch.inference_mode():
+        got = ffn(x)
+    assert fused == ["gelu"]
+    expected = F.linear(F.gelu(F.linear(x, ffn.up.weight, ffn.up.bias)), ffn.down.weight, ffn.down.bias)
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)

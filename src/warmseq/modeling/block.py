@@ -37,11 +37,16 @@ class FeedForward(nn.Module):
         super().__init__()
         self.up = Linear(hidden_size, inner_size, bias=bias)
         self.down = Linear(inner_size, hidden_size, bias=bias)
+        self.activation_name = activation
         self.activation = activation_fn(activation)
         self.dropout = Dropout(activation_dropout)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.down(self.dropout(self.activation(self.up(x))))
+        if isinstance(self.up, Linear):  # inference copies (packed, int8, bf16) replace it with their own product
+            hidden = self.up.forward_activated(x, self.activation_name, self.activation)
+        else:
+            hidden = self.activation(self.up(x))
+        return self.down(self.dropout(hidden))
 
 
 class Block(nn.Module):

@@ -10,15 +10,23 @@ compiled graphs keep `F.linear`, and `WARMSEQ_CPU_KERNELS=0` makes it the only p
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from warmseq.modeling.calibration import current_plan
-from warmseq.modeling.products import halves_product, has_onednn, run_path
+from warmseq.modeling.products import (
+    ONEDNN_ACTIVATIONS,
+    halves_product,
+    has_onednn,
+    onednn_activated_product,
+    run_path,
+)
 from warmseq.modeling.training_products import onednn_training_linear
 
-__all__ = ["Linear", "halves_product", "has_onednn", "linear", "uses_cpu_paths"]
+__all__ = ["Linear", "activated_linear", "halves_product", "has_onednn", "linear", "uses_cpu_paths"]
 
 
 def is_eager_cpu_fp32(x: Tensor, weight: Tensor) -> bool:
@@ -55,8 +63,23 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
     return run_path(current_plan().unpacked_path(rows, out_features, in_features), x, weight, bias)
 
 
+def activated_linear(x: Tensor, weight: Tensor, bias: Tensor | None, activation: str,
+                     apply: Callable[[Tensor], Tensor]) -> Tensor:
+    """`apply(linear(x, weight, bias))`, where `apply` is the activation named `activation`; one oneDNN call
+    with the activation fused in where the product goes to oneDNN anyway and oneDNN has that activation."""
+    if activation in ONEDNN_ACTIVATIONS and uses_cpu_paths(x, weight):
+        rows = x.numel() // x.shape[-1]
+        if current_plan().unpacked_path(rows, *weight.shape) == "onednn":
+            return onednn_activated_product(x, weight, bias, activation)
+    return apply(linear(x, weight, bias))
+
+
 class Linear(nn.Linear):
     """`nn.Linear` (same parameters and checkpoint names) with `linear`'s inference paths."""
 
     def forward(self, x: Tensor) -> Tensor:
         return linear(x, self.weight, self.bias)
+
+    def forward_activated(self, x: Tensor, activation: str, apply: Callable[[Tensor], Tensor]) -> Tensor:
+        """`apply(self(x))`, `apply` being the activation named `activation` (see `activated_linear`)."""
+        return activated_linear(x, self.weight, self.bias, activation, apply)
