@@ -14,7 +14,7 @@ from warmseq.modeling.packed import (
     OutputProjection,
     PackedLinear,
     PlannedLinear,
-    decode_modules,
+    kept_modules,
     packing_pays,
     with_packed_linears,
 )
@@ -109,15 +109,15 @@ def test_decode_modules_are_kept_until_rows_or_weights_change():
         built.append(object())
         return built[-1]
 
-    first = decode_modules(model, 4, build, "float32")
-    assert decode_modules(model, 4, build, "float32") is first and len(built) == 1
-    decode_modules(model, 8, build, "float32")
+    first = kept_modules(model, 4, build, "float32")
+    assert kept_modules(model, 4, build, "float32") is first and len(built) == 1
+    kept_modules(model, 8, build, "float32")
     assert len(built) == 2
-    decode_modules(model, 8, build, "bf16")
+    kept_modules(model, 8, build, "bf16")
     assert len(built) == 3
-    decode_modules(model, 8, build, "float32")  # each compute type keeps its own
+    kept_modules(model, 8, build, "float32")  # each compute type keeps its own
     assert len(built) == 3
     with torch.no_grad():
         model[0].weight.add_(1.0)  # training or loading changes the weights in place
-    decode_modules(model, 8, build, "bf16")
+    kept_modules(model, 8, build, "bf16")
     assert len(built) == 4

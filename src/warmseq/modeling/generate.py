@@ -22,7 +22,7 @@ from warmseq.hub import resolve_file
 from warmseq.modeling.cache import DecoderCache
 from warmseq.modeling.inputs import check_token_ids
 from warmseq.modeling.outputs import BaseModelOutput, StackRecord
-from warmseq.modeling.packed import decode_modules
+from warmseq.modeling.packed import kept_modules
 from warmseq.modeling.quantization import check_compute_type, decode_modules_for, encoder_for
 from warmseq.modeling.static_step import STATIC_CACHES, StaticState, compile_mode, step_function, uses_static_step
 
@@ -154,7 +154,7 @@ class CachedDecoder:
         decoder = self.decoder
         rows = self.memory.shape[0] * rows_per_source
         kind = self.compute_type
-        fitted, head = decode_modules(decoder, rows, lambda: decode_modules_for(decoder, rows, kind), kind)
+        fitted, head = kept_modules(decoder, rows, lambda: decode_modules_for(decoder, rows, kind), kind)
         # bf16 and int8 compute the cross-attention keys and values in the call's precision too; float32 with
         # the plain weights (a packed copy is laid out for the steps' rows, not the sources')
         projector = decoder if kind == "float32" else fitted

@@ -4,7 +4,7 @@ A decode step multiplies the same few rows (a batch, its beams) by every weight,
 multiplies fastest by a weight reordered into its own blocked layout (the LM head at 16 rows: 2.5 ms
 against 4.3-5.3 ms unpacked on this project's machine, docs/results.md). The copy costs ~50 ms for MiniLM's
 decoder and head, so it is made only where the kernel plan ranks the packed path fastest, and kept for the
-next call with the same rows while the weights stay unchanged (`decode_modules`). The other products of the
+next call with the same rows while the weights stay unchanged (`kept_modules`). The other products of the
 copy take the unpacked path the plan ranks fastest for the rows, fixed once for the call (`PlannedLinear`)
 rather than chosen at every product. The copies share every other tensor with the original and leave it
 untouched; they serve inference only."""
@@ -23,19 +23,22 @@ from warmseq.modeling.calibration import current_plan
 from warmseq.modeling.linear import linear, uses_cpu_paths
 from warmseq.modeling.products import PRODUCTS, onednn_product, pack_weight
 
-# decoder -> compute type -> (key, (decoder copy, head)): one entry per decoder and compute type, dropped
-# with the decoder; the key holds the row count and every parameter's storage and version, so changed
+# module -> compute type -> (key, copy): one entry per module (a decoder, an encoder) and compute type,
+# dropped with the module; the key holds the row count and every parameter's storage and version, so changed
 # weights are packed again.
 _KEPT: weakref.WeakKeyDictionary[nn.Module, dict[str, tuple[tuple, Any]]] = weakref.WeakKeyDictionary()
 
 
-def packing_pays(rows: int, weight: Tensor) -> bool:
-    """Whether products of `rows` rows by `weight` are fastest with a packed copy here."""
+def cpu_paths_apply(weight: Tensor) -> bool:
+    """Whether inference products by `weight` may leave `F.linear` here (CPU, float32, the plan on)."""
     x = weight.new_empty((1, weight.shape[1]))
     with torch.inference_mode():
-        if not uses_cpu_paths(x, weight):
-            return False
-    return current_plan().packing_pays(rows, *weight.shape)
+        return uses_cpu_paths(x, weight)
+
+
+def packing_pays(rows: int, weight: Tensor) -> bool:
+    """Whether products of `rows` rows by `weight` are fastest with a packed copy here."""
+    return cpu_paths_apply(weight) and current_plan().packing_pays(rows, *weight.shape)
 
 
 class PackedLinear(nn.Module):
@@ -81,12 +84,10 @@ class PlannedLinear(nn.Module):
 def step_path(rows: int, weight: Tensor) -> str | None:
     """The path of products by `weight` in decode steps of `rows` rows: "packed" where packing pays, else the
     plan's unpacked path; None where products stay with `F.linear` (not CPU float32, or the plan says so)."""
-    if packing_pays(rows, weight):
+    if not cpu_paths_apply(weight):
+        return None
+    if current_plan().packing_pays(rows, *weight.shape):
         return "packed"
-    x = weight.new_empty((1, weight.shape[1]))
-    with torch.inference_mode():
-        if not uses_cpu_paths(x, weight):
-            return None
     path = current_plan().unpacked_path(rows, *weight.shape)
     return None if path == "linear" else path
 
@@ -134,11 +135,12 @@ def weights_key(module: nn.Module) -> tuple:
     return tuple((p.data_ptr(), p._version, p.dtype) for p in module.parameters())
 
 
-def decode_modules(decoder: nn.Module, rows: int, build: Callable[[], Any], compute_type: str) -> Any:
-    """`build()`'s decode modules for `decoder`, kept from the last call when rows, compute type and
-    weights are the same (packing or quantizing costs tens of milliseconds; a step, a few)."""
-    key = (rows, weights_key(decoder))
-    kept = _KEPT.setdefault(decoder, {})
+def kept_modules(module: nn.Module, rows: int, build: Callable[[], Any], compute_type: str) -> Any:
+    """`build()`'s inference copy of `module` (a decoder's for its steps, an encoder's in bf16 or int8), kept
+    from the last call when rows, compute type and weights are the same (packing or quantizing costs tens
+    of milliseconds; a decode step, a few)."""
+    key = (rows, weights_key(module))
+    kept = _KEPT.setdefault(module, {})
     if compute_type in kept and kept[compute_type][0] == key:
         return kept[compute_type][1]
     built = build()

@@ -34,7 +34,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from warmseq.modeling.packed import decode_modules, packed_decoder, with_replaced_linears
+from warmseq.modeling.packed import kept_modules, packed_decoder, with_replaced_linears
 from warmseq.modeling.products import has_onednn, onednn_product, pack_weight
 
 COMPUTE_TYPES = ("float32", "bf16", "int8")
@@ -123,7 +123,7 @@ def encoder_for(encoder: nn.Module, compute_type: str) -> nn.Module:
     while its weights are unchanged."""
     if compute_type == "float32":
         return encoder
-    return decode_modules(encoder, ENCODER_ROWS, lambda: low_precision_copy(encoder, ENCODER_ROWS, compute_type),
+    return kept_modules(encoder, ENCODER_ROWS, lambda: low_precision_copy(encoder, ENCODER_ROWS, compute_type),
                           compute_type)
 
 
