@@ -14,7 +14,7 @@ SMALL = {"head": (512, 16), "up": (48, 16), "down": (16, 48)}
 
 
 def small_calibration(*_args, **_kwargs) -> KernelPlan:
-    return calibrate(SMALL, evicting_bytes=2**16, passes=1)
+    return calibrate(SMALL, evicting_bytes=2**16, passes=1, training_shape=(64, 96, 32))
 
 
 @pytest.fixture

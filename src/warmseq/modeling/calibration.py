@@ -16,6 +16,7 @@ import logging
 import os
 import platform
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,7 @@ import torch
 
 from warmseq.atomic import write_text_atomic
 from warmseq.modeling.products import PATHS, has_onednn, onednn_product, pack_weight, path_applies, run_path
+from warmseq.modeling.training_products import onednn_training_linear
 
 logger = logging.getLogger(__name__)
 
@@ -152,7 +154,8 @@ def plan_for(switch: str, threads: int) -> KernelPlan:
 
 
 def calibrate(shapes: dict[str, tuple[int, int]] = SHAPES, buckets: tuple[int, ...] = ROW_BUCKETS,
-              evicting_bytes: int = EVICTING_BYTES, passes: int = 3) -> KernelPlan:
+              evicting_bytes: int = EVICTING_BYTES, passes: int = 3,
+              training_shape: tuple[int, int, int] = TRAINING_SHAPE) -> KernelPlan:
     """Time every applicable path per kind and bucket (best of `passes`), and rank them."""
     rankings: dict[str, list[list[str]]] = {}
     timings: dict[str, list[dict[str, float]]] = {}
@@ -165,56 +168,50 @@ def calibrate(shapes: dict[str, tuple[int, int]] = SHAPES, buckets: tuple[int, .
                 times = time_paths(weights, torch.randn(rows, in_features), passes)
                 timings[kind].append({path: round(ms, 4) for path, ms in times.items()})
                 rankings[kind].append(sorted(times, key=times.__getitem__))
-    training = time_training_paths(TRAINING_SHAPE if shapes is SHAPES else (64, 96, 32), passes)
+    training = time_training_paths(training_shape, passes)
     timings["training"] = [{path: round(ms, 4) for path, ms in training.items()}]
     return KernelPlan(rankings, timings, training_path=min(training, key=training.__getitem__))
 
 
 def time_paths(weights: list[torch.Tensor], x: torch.Tensor, passes: int) -> dict[str, float]:
-    """Milliseconds per product of `x` with each weight in turn, by path (the least of `passes` passes in
-    which the process had the CPU: other work on the machine only ever adds time)."""
+    """Milliseconds per product of `x` with each weight in turn, by path."""
     out_features = weights[0].shape[0]
     calls = {path: [lambda w=w, path=path: run_path(path, x, w, None) for w in weights]
              for path in ("linear", "halves", "onednn") if path_applies(path, out_features)}
     if path_applies("packed", out_features):
         packed = [pack_weight(w, x.shape[0]) for w in weights]
         calls["packed"] = [lambda p=p: onednn_product(x, p, None) for p in packed]
-    # passes alternate between the paths, so that a burst of other work slows them alike
-    best = dict.fromkeys(calls, float("inf"))
-    for _ in range(passes + 1):  # the first pass warms up (kernel choice, allocation)
-        for path, path_calls in calls.items():
-            cpu, wall = time.process_time(), time.perf_counter()
-            for call in path_calls:
-                call()
-            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-            if cpu >= 0.8 * wall or best[path] == float("inf"):  # else another process held our core
-                best[path] = min(best[path], wall / len(path_calls))
-    return {path: seconds * 1000 for path, seconds in best.items()}
+    runs = {path: lambda path_calls=path_calls: [call() for call in path_calls] for path, path_calls in calls.items()}
+    best = best_of_passes(runs, passes)
+    return {path: best[path] / len(calls[path]) * 1000 for path in calls}
 
 
 def time_training_paths(shape: tuple[int, int, int], passes: int) -> dict[str, float]:
     """Milliseconds per forward + backward of one product of `shape` (rows, out, in), by training path."""
-    from warmseq.modeling.training_products import onednn_training_linear
-
     # the plan is often first asked for inside generate(), under inference mode
     with torch.inference_mode(False), torch.enable_grad():
-        return _time_training_paths(shape, passes, onednn_training_linear)
+        rows, out_features, in_features = shape
+        x = torch.randn(rows, in_features, requires_grad=True)
+        weight = torch.randn(out_features, in_features, requires_grad=True)
+        grad = torch.randn(rows, out_features)
+        products = {"linear": torch.nn.functional.linear}
+        if has_onednn():
+            products["onednn"] = onednn_training_linear
+        runs = {path: lambda product=product: product(x, weight, None).backward(grad)
+                for path, product in products.items()}
+        return {path: seconds * 1000 for path, seconds in best_of_passes(runs, passes).items()}
 
 
-def _time_training_paths(shape: tuple[int, int, int], passes: int, onednn_training_linear) -> dict[str, float]:
-    rows, out_features, in_features = shape
-    x = torch.randn(rows, in_features, requires_grad=True)
-    weight = torch.randn(out_features, in_features, requires_grad=True)
-    grad = torch.randn(rows, out_features)
-    paths = {"linear": torch.nn.functional.linear}
-    if has_onednn():
-        paths["onednn"] = onednn_training_linear
-    best = dict.fromkeys(paths, float("inf"))
+def best_of_passes(runs: dict[str, Callable[[], object]], passes: int) -> dict[str, float]:
+    """Seconds of each run: the least of `passes` passes in which the process had the CPU (other work on the
+    machine only ever adds time). The passes alternate between the runs, so that a burst of other work slows
+    them alike, after a first pass that warms up (kernel choice, allocation)."""
+    best = dict.fromkeys(runs, float("inf"))
     for _ in range(passes + 1):
-        for path, product in paths.items():
+        for name, run in runs.items():
             cpu, wall = time.process_time(), time.perf_counter()
-            product(x, weight, None).backward(grad)
+            run()
             cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-            if cpu >= 0.8 * wall or best[path] == float("inf"):
-                best[path] = min(best[path], wall)
-    return {path: seconds * 1000 for path, seconds in best.items()}
+            if cpu >= 0.8 * wall or best[name] == float("inf"):  # else another process held our core
+                best[name] = min(best[name], wall)
+    return best
