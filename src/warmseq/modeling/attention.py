@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from warmseq.modeling.cache import LayerCache
+from warmseq.modeling.cache import LayerCache, SelfAttentionCache
 from warmseq.modeling.dropout import dropout
 from warmseq.modeling.linear import Linear
 
@@ -47,6 +47,14 @@ class SelfAttention(nn.Module):
         q, k, v, mask, is_causal = self.project(x, mask, is_causal, cache)
         y, weights = attend_with_weights(q, k, v, mask, is_causal, self.dropout if self.training else 0.0)
         return self.out(merge_heads(y)), weights
+
+    def step(self, x: Tensor, cache: SelfAttentionCache) -> Tensor:
+        """`forward` for one new position per row (rows, 1, hidden) in inference, extending a `DecoderCache`
+        layer: the new query sees every cached key, so no mask, and the heads split with one view."""
+        rows, _, width = x.shape
+        qkv = self.qkv(x).view(rows, 3, self.num_heads, 1, width // self.num_heads)  # (rows, 3, heads, 1, head_dim)
+        k, v = cache.append(qkv[:, 1], qkv[:, 2])
+        return self.out(merge_heads(attend(qkv[:, 0], k, v, None, False, 0.0)))
 
     def project(
         self, x: Tensor, mask: Tensor | None, is_causal: bool, cache: LayerCache | None

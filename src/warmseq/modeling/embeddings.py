@@ -34,7 +34,8 @@ class Embeddings(nn.Module):
             x = x + (self.token_types(token_type_ids) if token_type_ids is not None else self.token_types.weight[0])
         if self.norm is not None:
             x = self.norm(x)
-        x = self.dropout(x)
+        if self.training:
+            x = self.dropout(x)
         return self.project(x) if self.project is not None else x
 
     def position_ids(self, tokens: Tensor, start: int | Tensor) -> Tensor:

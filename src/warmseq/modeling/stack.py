@@ -125,8 +125,12 @@ class TransformerStack(nn.Module):
     def decode(self, tokens: Tensor, cache: DecoderCache) -> Tensor:
         """Hidden states of the new `tokens` (rows, n), reading and extending `cache`."""
         x = self.embeddings(tokens, cache.position)
+        one_step = tokens.shape[1] == 1 and not self.training  # `Block.step`'s case: the usual one
         for layer, layer_cache, memory_kv in zip(self.layers, cache.layers, cache.memory_kv, strict=True):
-            x = layer(x, None, True, memory_kv, cache.memory_mask, layer_cache)
+            if one_step:
+                x = layer.step(x, memory_kv, cache.memory_mask, layer_cache)
+            else:
+                x = layer(x, None, True, memory_kv, cache.memory_mask, layer_cache)
         cache.position += tokens.shape[1]
         return self.final_norm(x) if self.final_norm is not None else x
 
