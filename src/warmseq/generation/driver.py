@@ -22,7 +22,7 @@ from torch import Tensor
 
 from warmseq.generation.beam import BeamSettings, Reorder, beam_search, best_hypotheses
 from warmseq.generation.config import DEFAULT_MAX_NEW_TOKENS, GenerationConfig
-from warmseq.generation.greedy import DecodeLimits, Step, iterate_tokens, run_to_end
+from warmseq.generation.greedy import BestStep, DecodeLimits, Step, iterate_tokens, run_to_end
 from warmseq.generation.logits import Transform, build_transforms
 from warmseq.generation.sampling import build_sampling_transforms
 
@@ -76,11 +76,13 @@ def generate_tokens(
     *,
     max_positions: int | None,
     generator: torch.Generator | None = None,
+    best_step: BestStep | None = None,
 ) -> GenerateOutput:
     """Generate continuations of `decoder_prompt` (batch, prompt_length) with greedy, beam search or sampling.
 
     `max_positions`: how many positions the decoder can embed (None: unlimited); the resolved max_length must
-    fit. `generator` seeds sampling (None uses torch's global generator).
+    fit. `generator` seeds sampling (None uses torch's global generator). `best_step`, where the model side
+    has one, serves greedy steps that need only each row's best token.
     """
     config.validate()
     check_prompt(decoder_prompt)
@@ -122,6 +124,7 @@ def generate_tokens(
         do_sample=config.do_sample,
         generator=generator,
         scores_out=scores_out,
+        best_step=best_step,
     )
     sequences = run_to_end(steps, tokens, prompt_length)
     return GenerateOutput(sequences, tuple(scores_out) if scores_out is not None else None)
@@ -135,6 +138,7 @@ def stream_tokens(
     *,
     max_positions: int | None,
     generator: torch.Generator | None = None,
+    best_step: BestStep | None = None,
 ) -> Iterator[int]:
     """Yield the new token ids of one sequence as they are chosen (greedy or sampling, one source).
 
@@ -154,7 +158,8 @@ def stream_tokens(
     cache = make_cache(1, limits.max_length - prompt_length)
     transforms = LazyTransforms(config, limits, min_tokens_to_keep=1)
     for new in iterate_tokens(
-        step, cache, tokens, limits, transforms.as_list(), do_sample=config.do_sample, generator=generator
+        step, cache, tokens, limits, transforms.as_list(), do_sample=config.do_sample, generator=generator,
+        best_step=best_step,
     ):
         yield int(new[0])
 

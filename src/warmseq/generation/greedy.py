@@ -19,6 +19,9 @@ from warmseq.generation.sampling import sample_tokens
 
 Cache = Any
 Step = Callable[[Tensor, Cache], tuple[Tensor, Cache]]
+# (tokens, cache) -> ((each row's largest logit (rows,), its token (rows,)), cache): the step of a greedy search
+# without logits transforms, which needs no more than that (the model side may find it for less than the logits)
+BestStep = Callable[[Tensor, Cache], tuple[tuple[Tensor, Tensor], Cache]]
 
 
 @dataclass
@@ -52,27 +55,34 @@ def iterate_tokens(
     do_sample: bool,
     generator: torch.Generator | None = None,
     scores_out: list[Tensor] | None = None,
+    best_step: BestStep | None = None,
 ) -> Iterator[Tensor]:
     """Fill `tokens` (rows, max_length), whose first `prompt_length` columns hold the prompt, a column a step.
 
     Yields each step's new tokens (rows,). Rows that produced an end token get `pad_token_id` afterwards; the
     loop stops when every row has ended or `max_length` is reached. `scores_out` collects processed scores.
+    `best_step` replaces `step` where only each row's best token is needed (greedy, no transforms, no scores).
     """
     cur_len = limits.prompt_length
     rows = tokens.shape[0]
     unfinished = torch.ones(rows, dtype=torch.bool, device=tokens.device)
     new_tokens = tokens[:, :cur_len]
+    only_best = best_step is not None and not transforms and not do_sample and scores_out is None
     while True:
-        logits, cache = step(new_tokens, cache)
-        scores = logits.float()
         step_number = cur_len - limits.prompt_length + 1
-        if not transforms and not do_sample:
-            best, next_tokens = scores.max(dim=-1)
+        if only_best:
+            (best, next_tokens), cache = best_step(new_tokens, cache)
             check_finite(best, step_number)
         else:
-            check_finite(scores.amax(dim=-1), step_number)
-            scores = apply_transforms(transforms, scores, tokens[:, :cur_len])
-            next_tokens = sample_tokens(scores, generator)[:, 0] if do_sample else scores.argmax(dim=-1)
+            logits, cache = step(new_tokens, cache)
+            scores = logits.float()
+            if not transforms and not do_sample:
+                best, next_tokens = scores.max(dim=-1)
+                check_finite(best, step_number)
+            else:
+                check_finite(scores.amax(dim=-1), step_number)
+                scores = apply_transforms(transforms, scores, tokens[:, :cur_len])
+                next_tokens = sample_tokens(scores, generator)[:, 0] if do_sample else scores.argmax(dim=-1)
         if scores_out is not None:
             scores_out.append(scores)
         if limits.eos_ids is not None:

@@ -22,7 +22,7 @@ from warmseq.hub import resolve_file
 from warmseq.modeling.cache import DecoderCache
 from warmseq.modeling.inputs import check_token_ids
 from warmseq.modeling.outputs import BaseModelOutput, StackRecord
-from warmseq.modeling.packed import kept_modules
+from warmseq.modeling.packed import OutputProjection, kept_modules
 from warmseq.modeling.quantization import check_compute_type, decode_modules_for, encoder_for
 from warmseq.modeling.static_step import STATIC_CACHES, StaticState, compile_mode, step_function, uses_static_step
 
@@ -167,6 +167,15 @@ class CachedDecoder:
         return state.head(hidden), state
 
     @staticmethod
+    def step_best(tokens: Tensor, state: StepState) -> tuple[tuple[Tensor, Tensor], StepState]:
+        """`step` for a greedy search that needs each row's best token only: its largest logit (rows,) and
+        its token (rows,), by the head's cheaper `best` where it has one."""
+        hidden = state.decoder.lm_head.prepare(state.decoder.decode(tokens, state.cache))  # (rows, hidden)
+        if isinstance(state.head, OutputProjection):
+            return state.head.best(hidden), state
+        return state.head(hidden).max(dim=-1), state
+
+    @staticmethod
     def step_recorded(tokens: Tensor, state: StepState) -> tuple[Tensor, StepState]:
         """`step` that also keeps the step's attention weights and hidden states (the slow path, chosen once
         per call, so that `step` does no extra work)."""
@@ -240,16 +249,18 @@ def generate(model: EncoderDecoderModel, input_ids: Tensor, attention_mask: Tens
         prompt = decoder_prompt(model, config, input_ids.shape[0], decoder_input_ids, input_ids.device)
         decoder = CachedDecoder(model, memory, memory_mask, steps, compute_type=compute_type)
         if static:
-            step, reorder = decoder.step_static, decoder.reorder_static
+            step, reorder, best_step = decoder.step_static, decoder.reorder_static, None
             compiled = not config.disable_compile
             make_cache = lambda per_source, max_new: decoder.make_static_state(  # noqa: E731
                 per_source, max_new, prompt.shape[1], compiled)
         else:
             step = decoder.step if steps is None else decoder.step_recorded
+            best_step = decoder.step_best if steps is None else None
             reorder = decoder.reorder
             make_cache = lambda per_source, max_new: decoder.make_cache(per_source, max_new, prompt.shape[1])  # noqa: E731
         output = generate_tokens(step, reorder, make_cache, prompt, config,
-                                 max_positions=model.decoder.spec.usable_positions, generator=generator)
+                                 max_positions=model.decoder.spec.usable_positions, generator=generator,
+                                 best_step=best_step)
     return with_step_outputs(output, encoded, steps) if config.return_dict_in_generate else output.sequences
 
 
@@ -264,5 +275,6 @@ def stream(model: EncoderDecoderModel, input_ids: Tensor, attention_mask: Tensor
         prompt = decoder_prompt(model, config, input_ids.shape[0], None, input_ids.device)
         decoder = CachedDecoder(model, memory, memory_mask, compute_type=compute_type)
         tokens = stream_tokens(decoder.step, decoder.make_cache, prompt, config,
-                               max_positions=model.decoder.spec.usable_positions, generator=generator)
+                               max_positions=model.decoder.spec.usable_positions, generator=generator,
+                               best_step=decoder.step_best)
         yield from tokens

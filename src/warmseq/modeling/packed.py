@@ -22,6 +22,7 @@ from torch import Tensor, nn
 from warmseq.modeling.calibration import current_plan
 from warmseq.modeling.linear import linear, uses_cpu_paths
 from warmseq.modeling.products import PRODUCTS, onednn_product, pack_weight
+from warmseq.modeling.screening import ScreenedArgmax, screening_pays
 
 # module -> compute type -> (key, copy): one entry per module (a decoder, an encoder) and compute type,
 # dropped with the module; the key holds the row count and every parameter's storage and version, so changed
@@ -114,8 +115,18 @@ class OutputProjection:
     token, whose logit is one more small product, rather than a padded copy of the whole weight."""
 
     def __init__(self, weight: Tensor, bias: Tensor | None, rows: int) -> None:
-        self.weight, self.bias = weight, bias
+        self.weight, self.bias, self.rows = weight, bias, rows
         self.packed = PackedLinear(weight, bias, rows) if packing_pays(rows, weight) else None
+        self.screen: ScreenedArgmax | None = None  # made at the first `best` that it serves
+
+    def best(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """(rows, in) -> each row's largest logit (rows,) and its token (rows,): screened in bf16 where that
+        pays (`screening.py`; the float32 argmax all the same), else the max of `self(x)`."""
+        if self.screen is None and cpu_paths_apply(self.weight) and screening_pays(self.rows, self.weight):
+            self.screen = ScreenedArgmax(self.weight, self.bias, self.rows)
+        if self.screen is not None:
+            return self.screen(x)
+        return self(x).max(dim=-1)
 
     def __call__(self, x: Tensor) -> Tensor:
         """(rows, in) -> (rows, out)"""

@@ -1,0 +1,94 @@
+"""The bf16-screened argmax gives the float32 argmax, including where bf16 alone would pick another token."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import warmseq
+from tests.conftest import tiny_bert_kwargs
+from warmseq.modeling import packed
+from warmseq.modeling.products import has_onednn
+from warmseq.modeling.screening import ScreenedArgmax, best_per_row
+
+pytestmark = pytest.mark.skipif(not has_onednn(), reason="no oneDNN here")
+
+
+def float32_best(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> tuple[torch.Tensor, ...]:
+    logits = torch.nn.functional.linear(x.double(), weight.double(), None if bias is None else bias.double())
+    return logits.max(dim=-1)
+
+
+@pytest.mark.parametrize("rows", [1, 5])
+@pytest.mark.parametrize("with_bias", [True, False])
+def test_screened_argmax_is_the_float32_argmax_where_bf16_is_not(rows, with_bias):
+    torch.manual_seed(0)
+    vocab, hidden = 500, 64
+    weight = torch.randn(vocab, hidden)
+    # pairs of nearly equal rows: their logits differ by less than bf16's rounding, so bf16 often orders them
+    # the other way round
+    weight[1::2] = weight[0::2] + 1e-3 * torch.randn(vocab // 2, hidden)
+    bias = 0.1 * torch.randn(vocab) if with_bias else None
+    screen = ScreenedArgmax(weight, bias, rows)
+    flipped = 0
+    with torch.inference_mode():
+        for _ in range(40):
+            x = torch.randn(rows, hidden)
+            value, token = screen(x)
+            expected_value, expected_token = float32_best(x, weight, bias)
+            assert torch.equal(token, expected_token)
+            torch.testing.assert_close(value.double(), expected_value, atol=1e-5, rtol=1e-6)
+            low = x.bfloat16().float() @ weight.bfloat16().float().t() + (0 if bias is None else bias)
+            flipped += int((low.argmax(dim=-1) != expected_token).sum())
+    assert flipped > 0  # the case the bound is for did occur
+
+
+def test_flat_logits_take_the_whole_float32_product():
+    weight = torch.randn(2000, 16)
+    screen = ScreenedArgmax(weight, torch.zeros(2000), 1)
+    value, token = screen(torch.zeros(1, 16))  # every logit 0: every token a candidate
+    assert token.tolist() == [0] and value.tolist() == [0.0]
+
+
+def test_equal_logits_give_the_lowest_token_in_every_row():
+    weight = torch.randn(50, 8)
+    weight[30] = weight[7]  # tokens 7 and 30 always tie
+    x = weight[7].expand(3, 8).clone()  # each row's best is token 7's logit
+    value, token = ScreenedArgmax(weight, None, 3)(x)
+    assert token.tolist() == [7, 7, 7]
+    values = torch.tensor([1.0, 3.0, 3.0, 2.0, 2.0])
+    rows, tokens = torch.tensor([0, 0, 0, 1, 1]), torch.tensor([4, 9, 12, 2, 40])
+    best, best_tokens = best_per_row(values, rows, tokens, 2)
+    assert best.tolist() == [3.0, 2.0] and best_tokens.tolist() == [9, 2]
+
+
+def test_non_finite_inputs_give_minus_infinity_for_the_finiteness_check():
+    weight = torch.randn(100, 8)
+    x = torch.randn(2, 8)
+    x[1, 3] = float("nan")
+    value, _ = ScreenedArgmax(weight, None, 2)(x)
+    assert torch.isfinite(value[0]) and value[1] == float("-inf")
+
+
+def test_greedy_generate_screens_where_it_pays(monkeypatch):
+    config = warmseq.EncoderDecoderConfig.from_encoder_decoder_configs(
+        warmseq.BertConfig(**tiny_bert_kwargs()),
+        warmseq.BertConfig(**tiny_bert_kwargs(), is_decoder=True, add_cross_attention=True))
+    model = warmseq.EncoderDecoderModel(config=config).eval()
+    ids = torch.randint(5, 90, (2, 7))
+    settings = dict(max_new_tokens=6, decoder_start_token_id=1, eos_token_id=None, pad_token_id=0)
+    heads = []
+    real_best = packed.OutputProjection.best
+
+    def best(self, x):
+        heads.append(self)
+        return real_best(self, x)
+
+    monkeypatch.setattr(packed, "screening_pays", lambda rows, weight: True)
+    monkeypatch.setattr(packed.OutputProjection, "best", best)
+    screened = model.generate(ids, **settings)
+    assert heads and all(isinstance(head.screen, ScreenedArgmax) for head in heads)
+    # asking for the scores needs every logit: the plain step
+    plain = model.generate(ids, **settings, output_scores=True, return_dict_in_generate=True)
+    assert len(heads) == 6
+    assert torch.equal(screened, plain.sequences)
