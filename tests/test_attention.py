@@ -45,6 +45,8 @@ def test_long_sequences_and_single_rows_keep_the_fused_kernel(monkeypatch):
     ("cpu", 4, 32, 0.1, False),  # the cheaper CPU dropout mask applies to weights formed by hand
     ("cpu", 4, 32, 0.0, True),
     ("cpu", 1, 1, 0.0, True),
+    ("cpu", 4, 1, 0.0, True),  # four rows of one query: still the fused kernel
+    ("cpu", 1, 4, 0.0, False),  # one source's 4 beams grouped: by hand
 ])
 def test_the_attention_path_follows_the_device(device, rows, queries, dropout_p, fused):
     assert attention.uses_fused_kernel(device, rows, queries, dropout_p) is fused
