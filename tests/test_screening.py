@@ -21,18 +21,22 @@ def float32_best(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | Non
 
 @pytest.mark.parametrize("rows", [1, 5])
 @pytest.mark.parametrize("with_bias", [True, False])
-def test_screened_argmax_is_the_float32_argmax_where_bf16_is_not(rows, with_bias):
+@pytest.mark.parametrize("vocab", [500, 512])  # a last block shorter than the others, and none
+def test_screened_argmax_is_the_float32_argmax_where_bf16_is_not(rows, with_bias, vocab):
     torch.manual_seed(0)
-    vocab, hidden = 500, 64
+    hidden = 64
     weight = torch.randn(vocab, hidden)
     # pairs of nearly equal rows: their logits differ by less than bf16's rounding, so bf16 often orders them
     # the other way round
-    weight[1::2] = weight[0::2] + 1e-3 * torch.randn(vocab // 2, hidden)
-    bias = 0.1 * torch.randn(vocab) if with_bias else None
+    weight[1::2] = weight[0::2] + 3e-4 * torch.randn(vocab // 2, hidden)
+    bias = None
+    if with_bias:
+        bias = 0.1 * torch.randn(vocab)
+        bias[1::2] = bias[0::2]
     screen = ScreenedArgmax(weight, bias, rows)
     flipped = 0
     with torch.inference_mode():
-        for _ in range(40):
+        for _ in range(60):
             x = torch.randn(rows, hidden)
             value, token = screen(x)
             expected_value, expected_token = float32_best(x, weight, bias)
