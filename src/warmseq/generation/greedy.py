@@ -15,6 +15,7 @@ import torch
 from torch import Tensor
 
 from warmseq.generation.logits import Transform, apply_transforms
+from warmseq.generation.row_max import row_max
 from warmseq.generation.sampling import sample_tokens
 
 Cache = Any
@@ -77,12 +78,12 @@ def iterate_tokens(
             logits, cache = step(new_tokens, cache)
             scores = logits.float()
             if not transforms and not do_sample:
-                best, next_tokens = scores.max(dim=-1)
+                best, next_tokens = row_max(scores)
                 check_finite(best, step_number)
             else:
                 check_finite(scores.amax(dim=-1), step_number)
                 scores = apply_transforms(transforms, scores, tokens[:, :cur_len])
-                next_tokens = sample_tokens(scores, generator)[:, 0] if do_sample else scores.argmax(dim=-1)
+                next_tokens = sample_tokens(scores, generator)[:, 0] if do_sample else row_max(scores)[1]
         if scores_out is not None:
             scores_out.append(scores)
         if limits.eos_ids is not None:

@@ -18,6 +18,7 @@ from torch import Tensor
 
 from warmseq.generation.config import GENERATION_CONFIG_NAME, GenerationConfig, field_names, unknown_field_message
 from warmseq.generation.driver import GenerateOutput, generate_tokens, stream_tokens
+from warmseq.generation.row_max import row_max
 from warmseq.hub import resolve_file
 from warmseq.modeling.cache import DecoderCache
 from warmseq.modeling.inputs import check_token_ids
@@ -173,7 +174,7 @@ class CachedDecoder:
         hidden = state.decoder.lm_head.prepare(state.decoder.decode(tokens, state.cache))  # (rows, hidden)
         if isinstance(state.head, OutputProjection):
             return state.head.best(hidden), state
-        return state.head(hidden).max(dim=-1), state
+        return row_max(state.head(hidden)), state
 
     @staticmethod
     def step_recorded(tokens: Tensor, state: StepState) -> tuple[Tensor, StepState]:

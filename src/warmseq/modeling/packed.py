@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from warmseq.generation.row_max import row_max
 from warmseq.modeling.calibration import current_plan
 from warmseq.modeling.linear import linear, uses_cpu_paths
 from warmseq.modeling.products import PRODUCTS, onednn_product, pack_weight
@@ -126,7 +127,7 @@ class OutputProjection:
             self.screen = ScreenedArgmax(self.weight, self.bias, self.rows)
         if self.screen is not None:
             return self.screen(x)
-        return self(x).max(dim=-1)
+        return row_max(self(x))
 
     def __call__(self, x: Tensor) -> Tensor:
         """(rows, in) -> (rows, out)"""
