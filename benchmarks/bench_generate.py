@@ -188,6 +188,9 @@ def measure_kernel_plan() -> None:
         firsts = zip(calibration.ROW_BUCKETS, rankings, strict=True)
         cells = " ".join(f"{rows}:{ranking[0]}" for rows, ranking in firsts)
         print(f"  {kind:<5} {cells}")
+    screened = " ".join(f"{rows}:{'yes' if pays else 'no'}" for rows, pays in
+                        zip(calibration.ROW_BUCKETS, plan.screening, strict=True))
+    print(f"  greedy head screened in bf16: {screened}")
 
 
 def main() -> None:

@@ -90,6 +90,7 @@ def test_without_onednn_the_plan_holds_only_paths_that_run(monkeypatch):
         rankings = [ranking for kind in SMALL for ranking in plan.rankings[kind]]
         assert rankings and all(set(r) == {"linear", "halves"} for r in rankings)
         assert plan.training_path == "linear" and set(plan.timings_ms["training"][0]) == {"linear"}
+        assert plan.screening == [False] * len(ROW_BUCKETS)  # the screen's bf16 product is oneDNN's
         for rows in (1, 4, 12, 16, 64, 2048):
             assert plan.unpacked_path(rows, 48, 16) in ("linear", "halves")
             assert plan.unpacked_path(rows, 47, 16) == "linear"  # halves need an even output count
@@ -110,3 +111,15 @@ def test_switch_off_gives_f_linear_everywhere(fresh_plans, monkeypatch):
 
 def test_row_counts_use_the_largest_bucket_at_or_below_them():
     assert [ROW_BUCKETS[bucket_of(r)] for r in (1, 3, 12, 15, 16, 63, 64, 2048)] == [1, 2, 12, 12, 16, 32, 64, 64]
+
+
+def test_the_plan_says_per_row_count_whether_the_screen_pays(fresh_plans, monkeypatch):
+    plan = small_calibration()
+    assert len(plan.screening) == len(ROW_BUCKETS) and len(plan.timings_ms["screening"]) == len(ROW_BUCKETS)
+    for bucket, timing, head in zip(plan.screening, plan.timings_ms["screening"], plan.timings_ms["head"],
+                                    strict=True):
+        assert bucket == (timing["screened"] < min(head.values()) + timing["row_max"])
+    kept = KernelPlan.from_json(plan.to_json())
+    assert kept.screening == plan.screening
+    assert [kept.screening_pays(rows) for rows in ROW_BUCKETS] == [p and products.has_onednn() for p in plan.screening]
+    assert not any(KernelPlan.plain().screening_pays(rows) for rows in (1, 16, 64))

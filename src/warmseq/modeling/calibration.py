@@ -23,7 +23,9 @@ from pathlib import Path
 import torch
 
 from warmseq.atomic import write_text_atomic
+from warmseq.generation.row_max import row_max
 from warmseq.modeling.products import PATHS, has_onednn, onednn_product, pack_weight, path_applies, run_path
+from warmseq.modeling.screening import ScreenedArgmax
 from warmseq.modeling.training_products import onednn_training_linear
 
 logger = logging.getLogger(__name__)
@@ -37,7 +39,7 @@ EVICTING_BYTES = 64 * 2**20  # twice this machine's L3, and most servers' L3 sli
 # A training step's representative product, forward and backward: MiniLM's feed-forward over 16 x 64 tokens.
 TRAINING_SHAPE = (1024, 1536, 384)  # (rows, out, in)
 TRAINING_PATHS = ("linear", "onednn")
-FORMAT = 2
+FORMAT = 3
 
 
 def product_kind(out_features: int, in_features: int) -> str:
@@ -64,6 +66,12 @@ class KernelPlan:
     timings_ms: dict[str, list[dict[str, float]]]
     machine: str = ""
     training_path: str = "linear"  # the faster of TRAINING_PATHS for training products (forward + backward)
+    screening: list[bool] | None = None  # per bucket: a greedy step's head screened in bf16 is the faster
+
+    def screening_pays(self, rows: int) -> bool:
+        """Whether the LM head of a greedy step of `rows` rows is faster screened in bf16
+        (`screening.ScreenedArgmax`) than by its fastest float32 path and a max over each row."""
+        return bool(self.screening) and self.screening[bucket_of(rows)] and has_onednn()
 
     def unpacked_path(self, rows: int, out_features: int, in_features: int) -> str:
         """The fastest path that needs no packed copy of the weight."""
@@ -78,8 +86,8 @@ class KernelPlan:
         return bool(ranking) and ranking[0] == "packed" and has_onednn()
 
     def to_json(self) -> str:
-        body = {"format": FORMAT, "machine": self.machine, "buckets": ROW_BUCKETS,
-                "rankings": self.rankings, "timings_ms": self.timings_ms, "training_path": self.training_path}
+        body = {"format": FORMAT, "machine": self.machine, "buckets": ROW_BUCKETS, "rankings": self.rankings,
+                "timings_ms": self.timings_ms, "training_path": self.training_path, "screening": self.screening}
         return json.dumps(body, indent=1)
 
     @classmethod
@@ -94,12 +102,17 @@ class KernelPlan:
                 raise ValueError("kernel plan: unknown path")
         if body.get("training_path") not in TRAINING_PATHS:
             raise ValueError("kernel plan: unknown training path")
-        return cls(body["rankings"], body["timings_ms"], body.get("machine", ""), body["training_path"])
+        screening = body.get("screening")
+        if not (isinstance(screening, list) and len(screening) == len(ROW_BUCKETS)
+                and all(isinstance(pays, bool) for pays in screening)):
+            raise ValueError("kernel plan: screening missing")
+        return cls(body["rankings"], body["timings_ms"], body.get("machine", ""), body["training_path"], screening)
 
     @classmethod
     def plain(cls) -> KernelPlan:
         """`F.linear` everywhere (the CPU paths turned off)."""
-        return cls({kind: [["linear"] for _ in ROW_BUCKETS] for kind in SHAPES}, {}, "off")
+        return cls({kind: [["linear"] for _ in ROW_BUCKETS] for kind in SHAPES}, {}, "off",
+                   screening=[False] * len(ROW_BUCKETS))
 
 
 def machine_key() -> str:
@@ -170,7 +183,35 @@ def calibrate(shapes: dict[str, tuple[int, int]] = SHAPES, buckets: tuple[int, .
                 rankings[kind].append(sorted(times, key=times.__getitem__))
     training = time_training_paths(training_shape, passes)
     timings["training"] = [{path: round(ms, 4) for path, ms in training.items()}]
-    return KernelPlan(rankings, timings, training_path=min(training, key=training.__getitem__))
+    screening = time_screening(shapes["head"], buckets, evicting_bytes, passes)
+    timings["screening"] = [{"screened": round(screened, 4), "row_max": round(row_maximum, 4)}
+                            for screened, row_maximum in screening]
+    # a greedy step needs the float32 head's fastest path and a max over each row, or the screen alone
+    pays = [screened < min(head.values()) + row_maximum
+            for (screened, row_maximum), head in zip(screening, timings["head"], strict=True)]
+    return KernelPlan(rankings, timings, training_path=min(training, key=training.__getitem__), screening=pays)
+
+
+def time_screening(shape: tuple[int, int], buckets: tuple[int, ...], evicting_bytes: int,
+                   passes: int) -> list[tuple[float, float]]:
+    """Milliseconds per bf16-screened argmax of a head of `shape` (out, in), and per max over (rows, out)
+    logits, by bucket. Inputs and weights are standard normal, as a layer norm's outputs and a trained
+    head's rows are up to scale, so that about as few tokens survive the screen as in decoding. The screen
+    is infinitely slow without oneDNN."""
+    out_features, in_features = shape
+    copies = max(2, evicting_bytes // (out_features * in_features * 4))
+    weights = [torch.randn(out_features, in_features) for _ in range(copies)] if has_onednn() else []
+    times = []
+    for rows in buckets:
+        x, logits = torch.randn(rows, in_features), torch.randn(rows, out_features)
+        runs = {"max": lambda logits=logits: row_max(logits)}
+        if weights:
+            screens = [ScreenedArgmax(w, None, rows) for w in weights]
+            runs["screened"] = lambda screens=screens, x=x: [screen(x) for screen in screens]
+        best = best_of_passes(runs, passes)
+        screened = best["screened"] / copies * 1000 if weights else float("inf")
+        times.append((screened, best["max"] * 1000))
+    return times
 
 
 def time_paths(weights: list[torch.Tensor], x: torch.Tensor, passes: int) -> dict[str, float]:

@@ -23,7 +23,7 @@ from warmseq.generation.row_max import row_max
 from warmseq.modeling.calibration import current_plan
 from warmseq.modeling.linear import linear, uses_cpu_paths
 from warmseq.modeling.products import PRODUCTS, onednn_product, pack_weight
-from warmseq.modeling.screening import ScreenedArgmax, screening_pays
+from warmseq.modeling.screening import ScreenedArgmax
 
 # module -> compute type -> (key, copy): one entry per module (a decoder, an encoder) and compute type,
 # dropped with the module; the key holds the row count and every parameter's storage and version, so changed
@@ -36,6 +36,11 @@ def cpu_paths_apply(weight: Tensor) -> bool:
     x = weight.new_empty((1, weight.shape[1]))
     with torch.inference_mode():
         return uses_cpu_paths(x, weight)
+
+
+def screening_pays(rows: int, weight: Tensor) -> bool:
+    """Whether a greedy step's LM head `weight` is fastest screened in bf16 for `rows` rows here."""
+    return cpu_paths_apply(weight) and current_plan().screening_pays(rows)
 
 
 def packing_pays(rows: int, weight: Tensor) -> bool:
@@ -123,7 +128,7 @@ class OutputProjection:
     def best(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """(rows, in) -> each row's largest logit (rows,) and its token (rows,): screened in bf16 where that
         pays (`screening.py`; the float32 argmax all the same), else the max of `self(x)`."""
-        if self.screen is None and cpu_paths_apply(self.weight) and screening_pays(self.rows, self.weight):
+        if self.screen is None and screening_pays(self.rows, self.weight):
             self.screen = ScreenedArgmax(self.weight, self.bias, self.rows)
         if self.screen is not None:
             return self.screen(x)

@@ -6,6 +6,9 @@ multiplied in bf16 (a packed copy half the size: 0.6 against 1.2 ms at 1 row on 
 and a rigorous bound on the bf16 error rules out every token that cannot be the float32 maximum. Only the
 few tokens left (1-3 for a fine-tuned MiniLM, at most ~15 for a fresh one) are multiplied in float32, so
 the chosen token is the float32 argmax: the same as from the full float32 product, up to float32 ties.
+Whether the screen pays is measured per row count by the kernel plan (`calibration.py`): where bf16
+products are emulated in software, or the passes over many rows cost more than the bf16 product saves,
+the float32 head stays.
 
 The bound. With unit roundoff u = 2^-8 for bf16 and g = n * 2^-24 / (1 - n * 2^-24) for float32 sums of
 n terms, the bf16 result b_j of logit j (inputs and weights rounded to bf16, float32 accumulation, output
@@ -21,28 +24,11 @@ import torch
 from torch import Tensor
 
 from warmseq.generation.row_max import BLOCK, block_maxima
-from warmseq.modeling.products import has_onednn, onednn_product, pack_weight
+from warmseq.modeling.products import onednn_product, pack_weight
 
 BF16_UNIT = 2.0**-8
 SAFETY = 1.01  # covers the float32 rounding of the norms and of the margin itself
 MAX_EXACT = 256  # more candidates than this (a flat distribution): the whole float32 product instead
-# the passes over (rows, vocab) grow with the rows: the MiniLM head here, screened against packed float32 and
-# `max`, 0.71 / 1.28 ms at 1 row, 1.02 / 1.58 at 16, 1.63 / 2.91 at 32, 4.16 / 5.67 at 64
-MAX_ROWS = 64
-
-
-def has_native_bf16() -> bool:
-    """Whether this CPU multiplies bf16 in hardware (AVX512-BF16 or AMX); elsewhere bf16 is emulated and
-    the screen would cost more than it saves."""
-    flags = torch.cpu.get_capabilities()
-    return bool(flags.get("avx512_bf16") or flags.get("amx_bf16"))
-
-
-def screening_pays(rows: int, weight: Tensor) -> bool:
-    """Whether `ScreenedArgmax` is faster than the float32 head here: CPU float32 weights, oneDNN, bf16
-    products in hardware, few rows."""
-    return (rows <= MAX_ROWS and weight.device.type == "cpu" and weight.dtype == torch.float32 and has_onednn()
-            and has_native_bf16())
 
 
 class ScreenedArgmax:
