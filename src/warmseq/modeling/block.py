@@ -24,6 +24,20 @@ ACTIVATIONS = {
 }
 
 
+# the same functions writing into their input: inference applies them to a product's fresh output, which
+# saves allocating (and, for an encoder's 2,048 x 1,536 activations, page-faulting in) a second tensor
+IN_PLACE_ACTIVATIONS = {
+    "gelu": torch.ops.aten.gelu_,
+    "gelu_new": lambda x: torch.ops.aten.gelu_(x, approximate="tanh"),
+    "gelu_pytorch_tanh": lambda x: torch.ops.aten.gelu_(x, approximate="tanh"),
+    "gelu_fast": lambda x: torch.ops.aten.gelu_(x, approximate="tanh"),
+    "relu": torch.relu_,
+    "silu": lambda x: F.silu(x, inplace=True),
+    "swish": lambda x: F.silu(x, inplace=True),
+    "tanh": torch.tanh_,
+}
+
+
 def activation_fn(name: str):
     if name not in ACTIVATIONS:
         raise ValueError(f"activation {name!r} is not supported; expected one of {sorted(ACTIVATIONS)}")
@@ -44,8 +58,10 @@ class FeedForward(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         if isinstance(self.up, Linear):  # inference copies (packed, int8, bf16) replace it with their own product
             hidden = self.up.forward_activated(x, self.activation_name, self.activation)
-        else:
+        elif torch.is_grad_enabled():
             hidden = self.activation(self.up(x))
+        else:
+            hidden = IN_PLACE_ACTIVATIONS[self.activation_name](self.up(x))
         return self.down(self.dropout(hidden) if self.training else hidden)
 
 
@@ -90,14 +106,14 @@ class Block(nn.Module):
         of a small model notices (MiniLM: ~0.25 of its ~2.8 ms on this project's machine)."""
         has_cross = self.cross_attn is not None and memory_kv is not None
         if self.norm_first:
-            x = x + self.self_attn.step(self.self_attn_norm(x), cache)
+            x = self.self_attn.step(self.self_attn_norm(x), cache).add_(x)
             if has_cross:
-                x = x + self.cross_attn(self.cross_attn_norm(x), memory_kv, memory_mask)
-            return x + self.ffn(self.ffn_norm(x))
-        x = self.self_attn_norm(x + self.self_attn.step(x, cache))
+                x = self.cross_attn(self.cross_attn_norm(x), memory_kv, memory_mask).add_(x)
+            return self.ffn(self.ffn_norm(x)).add_(x)
+        x = self.self_attn_norm(self.self_attn.step(x, cache).add_(x))
         if has_cross:
-            x = self.cross_attn_norm(x + self.cross_attn(x, memory_kv, memory_mask))
-        return self.ffn_norm(x + self.ffn(x))
+            x = self.cross_attn_norm(self.cross_attn(x, memory_kv, memory_mask).add_(x))
+        return self.ffn_norm(self.ffn(x).add_(x))
 
     def forward_with_weights(
         self,
@@ -148,6 +164,11 @@ class Block(nn.Module):
         self.cross_attn_norm.load_state_dict(self.self_attn_norm.state_dict())
 
     def residual(self, x: Tensor, norm: nn.LayerNorm, f) -> Tensor:
+        if torch.is_grad_enabled() or self.training:
+            if self.norm_first:
+                return x + self.dropout(f(norm(x)))
+            return norm(x + self.dropout(f(x)))
+        # inference: `f`'s output is a fresh tensor, and adding into it saves allocating another
         if self.norm_first:
-            return x + self.dropout(f(norm(x)))
-        return norm(x + self.dropout(f(x)))
+            return f(norm(x)).add_(x)
+        return norm(f(x).add_(x))
