@@ -27,15 +27,17 @@ def test_decode_step_attention_equals_the_fused_kernel(batch, queries, masked, m
     torch.testing.assert_close(got, real(q, k, v, attn_mask=mask), atol=1e-6, rtol=0)
 
 
-def test_long_sequences_and_single_rows_keep_the_fused_kernel(monkeypatch):
+def test_long_sequences_keep_the_fused_kernel_and_decode_steps_do_not(monkeypatch):
     calls = []
     real = F.scaled_dot_product_attention
     monkeypatch.setattr(attention.F, "scaled_dot_product_attention", lambda *a, **kw: calls.append(1) or real(*a, **kw))
     x = torch.randn(4, 2, 32, 8)
     attention.attend(x, x, x, None, True, 0.0)  # training or prompt: 32 queries per row
+    assert len(calls) == 1
     one = torch.randn(1, 2, 1, 8)
-    attention.attend(one, x[:1], x[:1], None, False, 0.0)  # batch-1 greedy step
-    assert len(calls) == 2
+    got = attention.attend(one, x[:1], x[:1], None, False, 0.0)  # batch-1 greedy step
+    assert len(calls) == 1
+    torch.testing.assert_close(got, real(one, x[:1], x[:1]), atol=1e-6, rtol=0)
 
 
 @pytest.mark.parametrize("device, rows, queries, dropout_p, fused", [
@@ -44,9 +46,9 @@ def test_long_sequences_and_single_rows_keep_the_fused_kernel(monkeypatch):
     ("cpu", 16, 1, 0.0, False),
     ("cpu", 4, 32, 0.1, False),  # the cheaper CPU dropout mask applies to weights formed by hand
     ("cpu", 4, 32, 0.0, True),
-    ("cpu", 1, 1, 0.0, True),
-    ("cpu", 4, 1, 0.0, True),  # four rows of one query: still the fused kernel
-    ("cpu", 1, 4, 0.0, False),  # one source's 4 beams grouped: by hand
+    ("cpu", 1, 1, 0.0, False),  # a batch-1 decode step
+    ("cpu", 1, 4, 0.0, False),  # one source's 4 beams grouped
+    ("cpu", 1, 9, 0.0, True),  # a prompt or a short source
 ])
 def test_the_attention_path_follows_the_device(device, rows, queries, dropout_p, fused):
     assert attention.uses_fused_kernel(device, rows, queries, dropout_p) is fused
