@@ -123,12 +123,13 @@ class OutputProjection:
     def __init__(self, weight: Tensor, bias: Tensor | None, rows: int) -> None:
         self.weight, self.bias, self.rows = weight, bias, rows
         self.packed = PackedLinear(weight, bias, rows) if packing_pays(rows, weight) else None
-        self.screen: ScreenedArgmax | None = None  # made at the first `best` that it serves
+        self.screens = screening_pays(rows, weight)
+        self.screen: ScreenedArgmax | None = None  # its bf16 copy is made at the first `best` (greedy only)
 
     def best(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """(rows, in) -> each row's largest logit (rows,) and its token (rows,): screened in bf16 where that
         pays (`screening.py`; the float32 argmax all the same), else the max of `self(x)`."""
-        if self.screen is None and screening_pays(self.rows, self.weight):
+        if self.screens and self.screen is None:
             self.screen = ScreenedArgmax(self.weight, self.bias, self.rows)
         if self.screen is not None:
             return self.screen(x)
