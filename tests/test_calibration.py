@@ -84,6 +84,7 @@ def test_without_onednn_the_plan_holds_only_paths_that_run(monkeypatch):
 
     monkeypatch.setattr(products, "onednn_product", broken)
     products.has_onednn.cache_clear()
+    products.has_bf16_onednn.cache_clear()
     try:
         assert not products.has_onednn()
         plan = small_calibration()
@@ -97,6 +98,7 @@ def test_without_onednn_the_plan_holds_only_paths_that_run(monkeypatch):
             assert not plan.packing_pays(rows, 48, 16)
     finally:
         products.has_onednn.cache_clear()
+        products.has_bf16_onednn.cache_clear()
 
 
 def test_switch_off_gives_f_linear_everywhere(fresh_plans, monkeypatch):

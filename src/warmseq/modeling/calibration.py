@@ -24,7 +24,15 @@ import torch
 
 from warmseq.atomic import write_text_atomic
 from warmseq.generation.row_max import row_max
-from warmseq.modeling.products import PATHS, has_onednn, onednn_product, pack_weight, path_applies, run_path
+from warmseq.modeling.products import (
+    PATHS,
+    has_bf16_onednn,
+    has_onednn,
+    onednn_product,
+    pack_weight,
+    path_applies,
+    run_path,
+)
 from warmseq.modeling.screening import ScreenedArgmax
 from warmseq.modeling.training_products import onednn_training_linear
 
@@ -71,7 +79,7 @@ class KernelPlan:
     def screening_pays(self, rows: int) -> bool:
         """Whether the LM head of a greedy step of `rows` rows is faster screened in bf16
         (`screening.ScreenedArgmax`) than by its fastest float32 path and a max over each row."""
-        return bool(self.screening) and self.screening[bucket_of(rows)] and has_onednn()
+        return bool(self.screening) and self.screening[bucket_of(rows)] and has_bf16_onednn()
 
     def unpacked_path(self, rows: int, out_features: int, in_features: int) -> str:
         """The fastest path that needs no packed copy of the weight."""
@@ -197,10 +205,10 @@ def time_screening(shape: tuple[int, int], buckets: tuple[int, ...], evicting_by
     """Milliseconds per bf16-screened argmax of a head of `shape` (out, in), and per max over (rows, out)
     logits, by bucket. Inputs and weights are standard normal, as a layer norm's outputs and a trained
     head's rows are up to scale, so that about as few tokens survive the screen as in decoding. The screen
-    is infinitely slow without oneDNN."""
+    is infinitely slow without oneDNN's bf16 product."""
     out_features, in_features = shape
     copies = max(2, evicting_bytes // (out_features * in_features * 4))
-    weights = [torch.randn(out_features, in_features) for _ in range(copies)] if has_onednn() else []
+    weights = [torch.randn(out_features, in_features) for _ in range(copies)] if has_bf16_onednn() else []
     times = []
     for rows in buckets:
         x, logits = torch.randn(rows, in_features), torch.randn(rows, out_features)

@@ -41,6 +41,20 @@ def has_onednn() -> bool:
         return False
 
 
+@functools.cache
+def has_bf16_onednn() -> bool:
+    """Whether oneDNN multiplies bf16 by a packed bf16 weight here (older CPUs and builds may lack the kernel)."""
+    if not has_onednn():
+        return False
+    try:
+        x, weight = torch.ones(2, 4, dtype=torch.bfloat16), torch.ones(2, 4, dtype=torch.bfloat16)
+        with torch.inference_mode():
+            y = onednn_product(x, pack_weight(weight, 2), None)
+        return bool((y == 4).all())
+    except (AttributeError, RuntimeError):
+        return False
+
+
 def halves_product(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
     """The product for an even number of outputs, as a batch of two `W_half @ x.T`."""
     rows = x.numel() // x.shape[-1]
