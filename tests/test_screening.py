@@ -8,10 +8,10 @@ import torch
 import warmseq
 from tests.conftest import tiny_bert_kwargs
 from warmseq.modeling import packed
-from warmseq.modeling.products import has_onednn
+from warmseq.modeling.products import has_bf16_onednn
 from warmseq.modeling.screening import ScreenedArgmax, best_per_row
 
-pytestmark = pytest.mark.skipif(not has_onednn(), reason="no oneDNN here")
+pytestmark = pytest.mark.skipif(not has_bf16_onednn(), reason="no bf16 product in oneDNN here")
 
 
 def float32_best(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> tuple[torch.Tensor, ...]:
