@@ -23,7 +23,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from warmseq.generation.row_max import BLOCK, block_maxima
+from warmseq.generation.row_max import BLOCK, block_maxima, row_max
 from warmseq.modeling.products import onednn_product, pack_weight
 
 BF16_UNIT = 2.0**-8
@@ -50,12 +50,12 @@ class ScreenedArgmax:
     def __call__(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """(rows, in) -> the largest logit (rows,) float32 and its token (rows,) int64."""
         low = onednn_product(x.to(torch.bfloat16), self.packed, None)  # (rows, vocab) bf16
-        if self.bias is not None:
-            low = torch.add(self.bias, low)  # float32
+        # float32 from here: with the bias added in the same pass where there is one
+        low = torch.add(self.bias, low) if self.bias is not None else low.float()
         block_max = block_maxima(low)  # (rows, blocks)
         rows, tokens = tokens_reaching(low, block_max, self.threshold(x, block_max.amax(dim=-1)))
         if tokens.numel() > MAX_EXACT * x.shape[0]:
-            return self.exact(x).max(dim=-1)
+            return row_max(self.exact(x))
         values = (x[rows] * self.weight[tokens]).sum(dim=-1)  # (candidates,) float32
         if self.bias is not None:
             values += self.bias[tokens]
