@@ -25,13 +25,20 @@ def block_maxima(scores: Tensor) -> Tensor:
     return torch.cat([maxima, scores[:, whole:].amax(dim=-1, keepdim=True)], dim=-1)
 
 
+def block_positions(blocks: Tensor, width: int) -> Tensor:
+    """(n,) block numbers -> the (n, BLOCK) positions they hold; past the row's end (a shorter last block),
+    its last position again, which comes after the original and so never wins a first-index tie."""
+    positions = blocks[:, None] * BLOCK + torch.arange(BLOCK, device=blocks.device)
+    return positions.clamp_(max=width - 1)
+
+
 def row_max(scores: Tensor) -> tuple[Tensor, Tensor]:
     """`scores.max(dim=-1)` for (rows, width) float scores: each row's largest value and its first index."""
     rows, width = scores.shape
     if rows < FEW_ROWS or width <= NARROW or scores.device.type != "cpu" or not scores.is_contiguous():
         return scores.max(dim=-1)
     block = block_maxima(scores).argmax(dim=-1)  # (rows,) the first block holding the maximum
-    positions = (block[:, None] * BLOCK + torch.arange(BLOCK, device=scores.device)).clamp_(max=width - 1)
-    inner = torch.gather(scores, 1, positions).argmax(dim=-1)  # a clamped repeat comes after its original
+    positions = block_positions(block, width)
+    inner = torch.gather(scores, 1, positions).argmax(dim=-1)
     index = positions.gather(1, inner[:, None])  # (rows, 1)
     return scores.gather(1, index)[:, 0], index[:, 0]

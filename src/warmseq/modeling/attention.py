@@ -144,8 +144,7 @@ def uses_fused_kernel(device_type: str, rows: int, queries: int, dropout_p: floa
     weights formed by hand. Other devices (CUDA) always take the fused kernel, dropout included."""
     if device_type != "cpu":
         return True
-    is_decode_step = queries <= DECODE_QUERIES
-    return dropout_p == 0.0 and not is_decode_step
+    return dropout_p == 0.0 and queries > DECODE_QUERIES  # more queries per row than a decode step has
 
 
 def attend(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, is_causal: bool, dropout_p: float) -> Tensor:

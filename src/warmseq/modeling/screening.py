@@ -23,7 +23,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from warmseq.generation.row_max import BLOCK, block_maxima, row_max
+from warmseq.generation.row_max import block_maxima, block_positions, row_max
 from warmseq.modeling.products import onednn_product, pack_weight
 
 BF16_UNIT = 2.0**-8
@@ -79,21 +79,18 @@ class ScreenedArgmax:
 
 
 def tokens_reaching(scores: Tensor, block_max: Tensor, threshold: Tensor) -> tuple[Tensor, Tensor]:
-    """(rows, tokens) where scores[row, token] >= threshold[row] (rows sorted, tokens ascending within a
+    """(rows, tokens) where scores[row, token] >= threshold[row] (rows sorted, tokens non-decreasing within a
     row), looking only into the blocks whose maximum reaches the threshold (a comparison and `nonzero` over
     16 x 30,522 scores take 260 us here; over the blocks, a few)."""
-    vocab = scores.shape[1]
     hit_rows, hit_blocks = (block_max >= threshold[:, None]).nonzero(as_tuple=True)  # (hits,) each
-    positions = hit_blocks[:, None] * BLOCK + torch.arange(BLOCK, device=scores.device)  # (hits, BLOCK)
-    inside = positions < vocab  # the last block may be shorter
-    values = scores[hit_rows[:, None], positions.clamp(max=vocab - 1)]  # (hits, BLOCK)
-    hit, offset = ((values >= threshold[hit_rows, None]) & inside).nonzero(as_tuple=True)
-    return hit_rows[hit], positions[hit, offset]
+    positions = block_positions(hit_blocks, scores.shape[1])  # (hits, BLOCK)
+    hit, offset = (scores[hit_rows[:, None], positions] >= threshold[hit_rows, None]).nonzero(as_tuple=True)
+    return hit_rows[hit], positions[hit, offset]  # a short last block repeats its last token: harmless
 
 
 def best_per_row(values: Tensor, rows: Tensor, tokens: Tensor, row_count: int) -> tuple[Tensor, Tensor]:
     """The largest of each row's candidate `values` and its token, the lowest token among equal values (as
-    `max` over a row of logits gives). `rows` is sorted and `tokens` ascend within a row. A row without
+    `max` over a row of logits gives). `rows` is sorted and `tokens` do not decrease within a row. A row without
     candidates (NaN or infinite inputs) gets -inf, which the search's finiteness check reports."""
     if row_count == 1:
         if not values.numel():
