@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from warmseq.checkpoints.layout import SAFETENSORS_INDEX, SAFETENSORS_NAME
 from warmseq.checkpoints.safetensors_header import read_header
 from warmseq.checkpoints.shard_index import local_shard_path, read_weight_map
 from warmseq.configs.base import CONFIG_NAME, read_config_file
@@ -17,10 +18,7 @@ from warmseq.families import BERT_LAYOUT_SIZES, FAMILY_BY_TYPE
 from warmseq.hub import resolve_file
 from warmseq.json_files import GENERATION_CONFIG_NAME, read_json_object
 
-SAFETENSORS_NAME = "model.safetensors"
-SAFETENSORS_INDEX = "model.safetensors.index.json"
 SPECIAL_IDS = ("decoder_start_token_id", "pad_token_id", "eos_token_id", "bos_token_id")
-
 
 
 def describe_checkpoint(name_or_path: str | os.PathLike) -> dict[str, Any]:

@@ -16,8 +16,9 @@ import numpy as np
 from flax import nnx
 
 from warmseq.checkpoints.keymap import KeyMap, LoadReport, align_prefix, apply_load, apply_save
+from warmseq.checkpoints.numpy_files import load_arrays, save_arrays
 from warmseq.configs.base import PretrainedConfig
-from warmseq.flax.checkpoint import load_numpy_state, read_param, save_numpy_state, variable_of, write_param
+from warmseq.flax.checkpoint import read_param, variable_of, write_param
 from warmseq.flax.linear import Dtype
 from warmseq.modeling.pretrained import rename_legacy_keys
 
@@ -87,7 +88,7 @@ class FlaxPreTrainedModel(nnx.Module):
         if folder.exists() and not folder.is_dir():
             raise NotADirectoryError(f"save_pretrained: {folder} exists and is not a folder")
         folder.mkdir(parents=True, exist_ok=True)
-        save_numpy_state(self.checkpoint_state(), folder, max_shard_size)
+        save_arrays(self.checkpoint_state(), folder, max_shard_size)
         self.config.architectures = [type(self).__name__.removeprefix("Flax")]
         self.save_extra_files(folder)
         self.config.save_pretrained(folder)
@@ -114,7 +115,7 @@ class FlaxPreTrainedModel(nnx.Module):
         else:
             config.update(config_overrides)
         model = cls(config, seed=seed, dtype=dtype)
-        report = model.load_checkpoint_state(load_numpy_state(name_or_path), os.fspath(name_or_path),
+        report = model.load_checkpoint_state(load_arrays(name_or_path, refuse_pickled_weights), os.fspath(name_or_path),
                                              ignore_mismatched_sizes)
         model.after_load(name_or_path)
         return (model, report.as_dict()) if output_loading_info else model
@@ -149,3 +150,11 @@ def keep_first_copy(arrays: dict[str, np.ndarray], aliases: dict[str, tuple[str,
             "decoder copies (e.g. %s); the encoder's copy is used for both", source, len(differing), differing[0],
         )
     return out
+
+
+def refuse_pickled_weights(path: Path) -> dict[str, np.ndarray]:
+    """A legacy pytorch_model.bin is a pickle, which the Flax classes leave to the PyTorch side."""
+    raise ValueError(
+        f"{path.parent} holds only {path.name} (a PyTorch pickle), which the Flax classes do not read; convert "
+        "it once with warmseq's PyTorch class: EncoderDecoderModel.from_pretrained(path).save_pretrained(path)"
+    )

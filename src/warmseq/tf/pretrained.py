@@ -15,9 +15,9 @@ import keras
 import numpy as np
 
 from warmseq.checkpoints.keymap import KeyMap, LoadReport, align_prefix, apply_load, apply_save
+from warmseq.checkpoints.numpy_files import load_arrays, save_arrays
 from warmseq.configs.base import PretrainedConfig
 from warmseq.tf.layers import torch_variables
-from warmseq.tf.weight_files import load_arrays, save_arrays
 
 logger = logging.getLogger("warmseq")
 LEGACY_NORM_NAMES = {"LayerNorm.gamma": "LayerNorm.weight", "LayerNorm.beta": "LayerNorm.bias"}
@@ -124,7 +124,7 @@ class TFPreTrainedModel(keras.Model):
         else:
             config.update(config_overrides)
         model = cls(config)
-        report = model.load_checkpoint_arrays(load_arrays(name_or_path), os.fspath(name_or_path),
+        report = model.load_checkpoint_arrays(load_arrays(name_or_path, read_pickled_weights), os.fspath(name_or_path),
                                               ignore_mismatched_sizes)
         model.after_load(name_or_path)
         return (model, report.as_dict()) if output_loading_info else model
@@ -151,3 +151,11 @@ def variable_aliases(state: dict[str, tuple[keras.Variable, bool]]) -> dict[str,
         names_by_variable.setdefault(id(variable), []).append(name)
     return {name: tuple(n for n in names if n != name)
             for names in names_by_variable.values() if len(names) > 1 for name in names}
+
+
+def read_pickled_weights(path: Path) -> dict[str, np.ndarray]:
+    """A legacy pytorch_model.bin (or one of its shards) as NumPy arrays: unpickling needs PyTorch, so
+    the PyTorch side reads it (tensors only, no code runs)."""
+    from warmseq.checkpoints.files import read_bin
+
+    return {key: tensor.numpy() for key, tensor in read_bin(path).items()}
