@@ -64,3 +64,17 @@ def test_summed_loss_counts_target_tokens(minilm_dir):
         total = model(input_ids=ids, labels=labels, loss_reduction="sum", return_logits=False)
     assert int(total.num_target_tokens) == 8
     torch.testing.assert_close(total.loss / 8, mean.loss)
+
+
+def test_prefixed_keywords_reach_their_part_and_the_rest_the_pair(minilm_dir):
+    """The original API's routing: `encoder_x=` / `decoder_x=` set field x of that part's config only."""
+    model = warmseq.EncoderDecoderModel.from_encoder_decoder_pretrained(
+        minilm_dir, minilm_dir, encoder_hidden_dropout_prob=0.25, decoder_attention_probs_dropout_prob=0.3,
+        decoder_start_token_id=101)
+    assert model.encoder.config.hidden_dropout_prob == 0.25
+    assert model.decoder.config.hidden_dropout_prob == 0.1  # MiniLM's own, untouched
+    assert model.decoder.config.attention_probs_dropout_prob == 0.3
+    assert model.encoder.config.attention_probs_dropout_prob == 0.1
+    # a pair field whose name starts like a part's prefix goes to the part: the original routes it so too
+    assert model.decoder.config.start_token_id == 101
+    assert model.config.decoder_start_token_id is None

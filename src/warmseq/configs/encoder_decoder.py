@@ -53,3 +53,13 @@ class EncoderDecoderConfig(PretrainedConfig):
         out["encoder"] = self.encoder.to_dict()
         out["decoder"] = self.decoder.to_dict()
         return out
+
+
+def split_part_kwargs(kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """`from_encoder_decoder_pretrained`'s keywords for each part, as the original API routes them:
+    `encoder_x=` and `decoder_x=` become `x=` of that part, taken out of `kwargs`; what stays there is the
+    pair's own (fields of its config)."""
+    parts = []
+    for prefix in ("encoder_", "decoder_"):
+        parts.append({key[len(prefix):]: kwargs.pop(key) for key in list(kwargs) if key.startswith(prefix)})
+    return parts[0], parts[1]

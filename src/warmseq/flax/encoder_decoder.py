@@ -16,7 +16,7 @@ from flax import nnx
 
 from warmseq.checkpoints.keymap import KeyMap, rename
 from warmseq.configs.auto import AutoConfig
-from warmseq.configs.encoder_decoder import EncoderDecoderConfig
+from warmseq.configs.encoder_decoder import EncoderDecoderConfig, split_part_kwargs
 from warmseq.flax.attention import padding_mask
 from warmseq.flax.cache import DecoderCache
 from warmseq.flax.causal_lm import FlaxCausalLM, cross_entropy
@@ -260,8 +260,7 @@ class FlaxEncoderDecoderModel(FlaxPreTrainedModel):
 
         Keywords starting with `encoder_` / `decoder_` go to that part (`encoder_config=`, or config fields
         such as `decoder_max_position_embeddings=`); the rest set fields of the pair's config."""
-        encoder_kwargs = {k[len("encoder_"):]: kwargs.pop(k) for k in list(kwargs) if k.startswith("encoder_")}
-        decoder_kwargs = {k[len("decoder_"):]: kwargs.pop(k) for k in list(kwargs) if k.startswith("decoder_")}
+        encoder_kwargs, decoder_kwargs = split_part_kwargs(kwargs)
         encoder, encoder_report = load_part(encoder_pretrained_model_name_or_path, encoder_kwargs, "encoder",
                                             dtype, seed)
         decoder, decoder_report = load_part(decoder_pretrained_model_name_or_path, decoder_kwargs, "decoder",

@@ -13,7 +13,7 @@ from torch import Tensor, nn
 from warmseq.checkpoints.keymap import KeyMap, rename
 from warmseq.configs.auto import AutoConfig
 from warmseq.configs.base import PretrainedConfig
-from warmseq.configs.encoder_decoder import EncoderDecoderConfig
+from warmseq.configs.encoder_decoder import EncoderDecoderConfig, split_part_kwargs
 from warmseq.modeling.auto import (
     AutoModel,
     AutoModelForCausalLM,
@@ -246,8 +246,7 @@ class EncoderDecoderModel(PreTrainedModel):
         or config fields such as `decoder_max_position_embeddings=`); the rest set fields of the pair's config.
         `attn_implementation` ("sdpa" or "eager") applies to both parts unless a part is given its own."""
         attn_implementation = kwargs.pop("attn_implementation", None)
-        encoder_kwargs = {k[len("encoder_"):]: kwargs.pop(k) for k in list(kwargs) if k.startswith("encoder_")}
-        decoder_kwargs = {k[len("decoder_"):]: kwargs.pop(k) for k in list(kwargs) if k.startswith("decoder_")}
+        encoder_kwargs, decoder_kwargs = split_part_kwargs(kwargs)
         for part in (encoder_kwargs, decoder_kwargs):
             part.setdefault("attn_implementation", attn_implementation)
         encoder, encoder_report = load_part(encoder_pretrained_model_name_or_path, encoder_kwargs, "encoder")

@@ -14,7 +14,7 @@ import tensorflow as tf
 from warmseq.checkpoints.keymap import KeyMap, rename
 from warmseq.configs.auto import AutoConfig
 from warmseq.configs.base import PretrainedConfig
-from warmseq.configs.encoder_decoder import EncoderDecoderConfig
+from warmseq.configs.encoder_decoder import EncoderDecoderConfig, split_part_kwargs
 from warmseq.families import family_for
 from warmseq.generation.config import GenerationConfig
 from warmseq.modeling.generate import (
@@ -228,8 +228,7 @@ class TFEncoderDecoderModel(TrainStep, TFPreTrainedModel):
 
         Keywords starting with `encoder_` / `decoder_` go to that part (`encoder_model=`, `decoder_config=`,
         `encoder_from_pt=True`, or config fields); the rest set fields of the pair's config."""
-        encoder_kwargs = {k[len("encoder_"):]: kwargs.pop(k) for k in list(kwargs) if k.startswith("encoder_")}
-        decoder_kwargs = {k[len("decoder_"):]: kwargs.pop(k) for k in list(kwargs) if k.startswith("decoder_")}
+        encoder_kwargs, decoder_kwargs = split_part_kwargs(kwargs)
         encoder, encoder_report = load_part(encoder_pretrained_model_name_or_path, encoder_kwargs, "encoder")
         decoder, decoder_report = load_part(decoder_pretrained_model_name_or_path, decoder_kwargs, "decoder")
         config = EncoderDecoderConfig.from_encoder_decoder_configs(encoder.config, decoder.config, **kwargs)
