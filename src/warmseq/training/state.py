@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from warmseq.atomic import write_json_atomic
+from warmseq.atomic import sync_folder_entry, write_json_atomic
 from warmseq.checkpoints.safetensors_header import read_header
 from warmseq.checkpoints.shard_index import local_shard_path, read_weight_map
 from warmseq.json_files import GENERATION_CONFIG_NAME, read_json_if_present, read_json_object
@@ -226,14 +226,6 @@ def save_checkpoint(output_dir: Path, contents: CheckpointContents) -> Path:
         os.rename(temporary, final)
     sync_folder_entry(output_dir)
     return final
-
-
-def sync_folder_entry(folder: Path) -> None:
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 def rotate_checkpoints(output_dir: Path, keep: int, best_step: int | None) -> list[Path]:
