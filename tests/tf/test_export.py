@@ -46,3 +46,14 @@ def test_saved_model_reproduces_generate_in_a_fresh_process(tmp_path, settings):
     np.testing.assert_array_equal(np.array(served["sequences"]), expected)
     states = model.encoder(inputs["input_ids"], attention_mask=inputs["attention_mask"]).last_hidden_state
     assert abs(served["states"] - float(np.sum(states))) < 1e-3
+
+
+def test_export_refuses_what_it_cannot_serve(tmp_path):
+    reference = torch_pair("bert", "bert")
+    reference.save_pretrained(tmp_path / "model")
+    model = TFEncoderDecoderModel.from_pretrained(tmp_path / "model")
+    with pytest.raises(ValueError, match="output_scores is not exported"):
+        export_saved_model(model, tmp_path / "served", max_new_tokens=4, output_scores=True)
+    with pytest.raises(ValueError, match="do_sample=True"):
+        export_saved_model(model, tmp_path / "served", max_new_tokens=4, do_sample=True)
+    assert not (tmp_path / "served").exists()

@@ -56,9 +56,40 @@ def test_longer_decoder_prompt_and_scores(tmp_path):
         inputs["attention_mask"]), decoder_input_ids=torch.from_numpy(prompt), num_beams=2, max_new_tokens=6,
         return_dict_in_generate=True, output_scores=True)
     got = ours.generate(inputs["input_ids"], attention_mask=inputs["attention_mask"], decoder_input_ids=prompt,
-                        num_beams=2, max_new_tokens=6, return_dict_in_generate=True, jit_compile=False)
+                        num_beams=2, max_new_tokens=6, return_dict_in_generate=True, output_scores=True,
+                        jit_compile=False)
     np.testing.assert_array_equal(got.sequences.numpy(), expected.sequences.numpy())
     assert max_diff(got.sequences_scores, expected.sequences_scores) < 1e-4
+    assert_same_scores(got.scores, expected.scores)
+
+
+def assert_same_scores(got, expected) -> None:
+    """Step by step, the scores the search chose from; transforms' -inf entries in the same places."""
+    assert len(got) == len(expected) > 0
+    for ours, peer in zip(got, expected, strict=True):
+        ours, peer = ours.numpy(), peer.numpy()
+        assert ours.shape == peer.shape
+        np.testing.assert_array_equal(np.isfinite(ours), np.isfinite(peer))
+        assert np.isfinite(peer).any()
+        finite = np.isfinite(peer)
+        assert np.abs(ours[finite] - peer[finite]).max() < 1e-4
+
+
+@pytest.mark.parametrize("jit_compile", [False, True], ids=["graph", "xla"])
+@pytest.mark.parametrize("search", sorted(SEARCHES))
+def test_output_scores_match_pytorch(tmp_path, search, jit_compile):
+    model, ours = both(("bert", "bert"), tmp_path)
+    inputs = batch(model)
+    settings = dict(SEARCHES[search], return_dict_in_generate=True, output_scores=True)
+    expected = model.generate(torch.from_numpy(inputs["input_ids"]),
+                              attention_mask=torch.from_numpy(inputs["attention_mask"]), **settings)
+    got = ours.generate(inputs["input_ids"], attention_mask=inputs["attention_mask"], jit_compile=jit_compile,
+                        **settings)
+    np.testing.assert_array_equal(got.sequences.numpy(), expected.sequences.numpy())
+    assert_same_scores(got.scores, expected.scores)
+    without = ours.generate(inputs["input_ids"], attention_mask=inputs["attention_mask"], jit_compile=jit_compile,
+                            **SEARCHES[search], return_dict_in_generate=True)
+    assert without.scores is None
 
 
 def test_cached_decoding_equals_whole_sequence(tmp_path):

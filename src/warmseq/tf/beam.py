@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 import tensorflow as tf
 
-from warmseq.tf.greedy import Step, is_end
+from warmseq.tf.greedy import Step, is_end, log_scores, score_log
 from warmseq.tf.logits import Transform, apply_transforms
 
 RULED_OUT = -1.0e9  # low enough to rule a candidate out while keeping arithmetic finite (the peer's constant)
@@ -50,9 +50,11 @@ class BeamSettings:
 
 def beam_search(
     step: Step, cache: Any, prompt: tf.Tensor, max_length: int, eos_ids: list[int], settings: BeamSettings,
-    transforms: list[Transform], fill_value: int, seed: tf.Tensor | None = None,
-) -> BeamState:
-    """Run the search for `prompt` (batch, prompt_length); `cache` holds batch * beams rows."""
+    transforms: list[Transform], fill_value: int, seed: tf.Tensor | None = None, scores_width: int = 0,
+) -> tuple[BeamState, tf.Tensor, tf.Tensor]:
+    """Run the search for `prompt` (batch, prompt_length); `cache` holds batch * beams rows. Returns the
+    final state, the number of steps run and, with `scores_width` (the vocabulary size), each step's
+    processed log-probabilities, (max_length - prompt_length, batch * beams, scores_width)."""
     beams, prompt_length = settings.beams, prompt.shape[1]
     batch = tf.shape(prompt)[0]
     keep = max(2, 1 + len(eos_ids)) * beams
@@ -62,12 +64,13 @@ def beam_search(
         _, cache = step(rows_prompt[:, t : t + 1], tf.constant(t), cache)
     source_offset = tf.range(batch)[:, None] * beams  # (batch, 1)
 
-    def body(cur_len, state, cache, done):
+    def body(cur_len, state, cache, done, log):
         new_tokens = tf.reshape(tf.gather(state.running_tokens, cur_len - 1, axis=2), (-1, 1))
         logits, cache = step(new_tokens, cur_len - 1, cache)
         log_probs = tf.nn.log_softmax(tf.cast(logits, tf.float32), axis=-1)
         history = tf.reshape(state.running_tokens, (-1, max_length))
         log_probs = apply_transforms(transforms, log_probs, history, cur_len)
+        log = log_scores(log, cur_len - prompt_length, log_probs)
         vocab = log_probs.shape[-1]
         total = tf.reshape(log_probs, (batch, beams, vocab)) + state.running_scores[:, :, None]
         cand_scores, cand_index = pick_candidates(tf.reshape(total, (batch, beams * vocab)), keep,
@@ -84,11 +87,12 @@ def beam_search(
         cur_len += 1
         state = update_can_improve(state, cur_len - prompt_length, max_length - prompt_length, settings)
         cache = cache.select_rows(tf.reshape(parent + source_offset, (-1,)))
-        return cur_len, state, cache, ~should_continue(state, hits, settings.early_stopping)
+        return cur_len, state, cache, ~should_continue(state, hits, settings.early_stopping), log
 
-    _, state, _, _ = tf.while_loop(lambda cur_len, state, cache, done: ~done, body,
-                                   (tf.constant(prompt_length), state, cache, tf.constant(False)))
-    return state
+    log = score_log(max_length - prompt_length, batch * beams, scores_width)
+    cur_len, state, _, _, log = tf.while_loop(lambda cur_len, state, cache, done, log: ~done, body,
+                                              (tf.constant(prompt_length), state, cache, tf.constant(False), log))
+    return state, cur_len - prompt_length, log
 
 
 def pick_candidates(total: tf.Tensor, keep: int, do_sample: bool, seed: tf.Tensor | None,

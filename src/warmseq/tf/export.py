@@ -36,6 +36,9 @@ class ServedSeq2Seq(tf.Module):
         if config.do_sample or config.num_return_sequences != 1:
             raise ValueError("export_saved_model exports greedy or beam search with one sequence per source; "
                              f"got do_sample={config.do_sample}, num_return_sequences={config.num_return_sequences}")
+        if config.output_scores:
+            raise ValueError("export_saved_model serves sequences and lengths; output_scores is not exported "
+                             "(call generate(..., output_scores=True) on the model instead)")
         if config.decoder_start_token_id is None:
             raise ValueError("export_saved_model: set model.config.decoder_start_token_id before exporting")
         plan = plan_for(config, 1, model.decoder.spec.usable_positions)
@@ -51,9 +54,9 @@ class ServedSeq2Seq(tf.Module):
             prompt = tf.fill((tf.shape(input_ids)[0], 1), start)
             seed = tf.zeros((2,), tf.int32)
             if beams > 1:
-                tokens, _, lengths = program(input_ids, attention_mask, prompt, seed)
+                tokens, _, lengths, _, _ = program(input_ids, attention_mask, prompt, seed)  # no scores kept
                 return tokens[:, 0], 1 + lengths[:, 0]
-            tokens, length = program(input_ids, attention_mask, prompt, seed)
+            tokens, length, _ = program(input_ids, attention_mask, prompt, seed)
             ended = tf.reduce_any(tokens[:, None, :] == tf.constant(list(plan.eos_ids) or [-1])[None, :, None], 1)
             ended &= tf.range(tf.shape(tokens)[1]) >= 1  # the start token may be an end token (GPT-2)
             first_end = tf.where(tf.reduce_any(ended, -1), tf.argmax(tf.cast(ended, tf.int32), -1,

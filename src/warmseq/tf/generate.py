@@ -29,10 +29,13 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class TFGenerateOutput:
     """sequences: (batch * returned per source, length) int32, prompt included, rows grouped by source;
-    sequences_scores: (batch * returned per source,) length-penalised beam scores (beam search only)."""
+    sequences_scores: (batch * returned per source,) length-penalised beam scores (beam search only);
+    scores (output_scores=True): one (rows, vocab) float32 per new token, the processed scores the search
+    chose from (beam search: each running beam's log-probabilities, before its own score is added)."""
 
     sequences: tf.Tensor
     sequences_scores: tf.Tensor | None = None
+    scores: tuple[tf.Tensor, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,7 @@ class Plan:
     eos_ids: tuple[int, ...]
     pad_token_id: int
     fill_value: int
+    keep_scores: bool
 
     @property
     def config(self) -> GenerationConfig:
@@ -54,8 +58,9 @@ class Plan:
 def plan_for(config: GenerationConfig, prompt_length: int, max_positions: int) -> Plan:
     limits = resolve_limits(config, prompt_length, max_positions, "cpu")
     eos = tuple(config.eos_token_ids())
+    keep_scores = bool(config.output_scores and config.return_dict_in_generate)
     return Plan(json.dumps(config.to_dict(), sort_keys=True), limits.max_length, prompt_length, eos,
-                limits.pad_token_id, beam_fill_value(config))
+                limits.pad_token_id, beam_fill_value(config), keep_scores)
 
 
 def search_program(model: TFEncoderDecoderModel, plan: Plan):
@@ -65,6 +70,7 @@ def search_program(model: TFEncoderDecoderModel, plan: Plan):
     beams = config.num_beams
     per_source = beams if beams > 1 else config.num_return_sequences
     n_eos = len(plan.eos_ids)
+    scores_width = decoder.spec.vocab_size if plan.keep_scores else 0
     transforms = build_transforms(config, prompt_length=plan.prompt_length, max_length=plan.max_length,
                                   vocab_size=decoder.spec.vocab_size,
                                   min_tokens_to_keep=1 + max(1, n_eos) if beams > 1 else 1)
@@ -76,13 +82,12 @@ def search_program(model: TFEncoderDecoderModel, plan: Plan):
         cache = decoder.new_cache(rows, plan.max_length - 1, memory, attention_mask)
         if beams > 1:
             settings = BeamSettings(beams, float(config.length_penalty), config.early_stopping, config.do_sample)
-            state = beam_search(decoder.decode_logits, cache, prompt, plan.max_length, list(plan.eos_ids),
-                                settings, transforms, plan.fill_value, seed)
-            return state.finished_tokens, state.finished_scores, state.finished_lengths
-        tokens, length = greedy_search(decoder.decode_logits, cache, expand_rows(prompt, per_source),
-                                       plan.max_length, list(plan.eos_ids), plan.pad_token_id, transforms,
-                                       config.do_sample, seed)
-        return tokens, length
+            state, steps, log = beam_search(decoder.decode_logits, cache, prompt, plan.max_length,
+                                            list(plan.eos_ids), settings, transforms, plan.fill_value, seed,
+                                            scores_width)
+            return state.finished_tokens, state.finished_scores, state.finished_lengths, steps, log
+        return greedy_search(decoder.decode_logits, cache, expand_rows(prompt, per_source), plan.max_length,
+                             list(plan.eos_ids), plan.pad_token_id, transforms, config.do_sample, seed, scores_width)
 
     return run
 
@@ -125,8 +130,6 @@ def decoder_prompt(model: TFEncoderDecoderModel, config: GenerationConfig, batch
 def generate(model: TFEncoderDecoderModel, input_ids: Any, attention_mask: Any = None, *,
              generation_config: GenerationConfig | None = None, decoder_input_ids: Any = None,
              seed: int | None = None, jit_compile: bool = True, **kwargs: Any) -> tf.Tensor | TFGenerateOutput:
-    if kwargs.get("output_scores"):
-        raise ValueError("output_scores is not supported by the TF generate; use the PyTorch model for scores")
     config = resolve_generation_config(model, generation_config, kwargs)
     config.validate()
     input_ids, attention_mask = prepare_inputs(model, input_ids, attention_mask, config)
@@ -137,12 +140,19 @@ def generate(model: TFEncoderDecoderModel, input_ids: Any, attention_mask: Any =
         seeds = tf.random.uniform((2,), maxval=2**31 - 1, dtype=tf.int32)
     result = compiled(model, plan, jit_compile)(input_ids, attention_mask, prompt, seeds)
     if config.num_beams > 1:
-        tokens, scores, lengths = result
+        tokens, scores, lengths, steps, log = result
         count = config.num_return_sequences
         length = plan.prompt_length + int(tf.reduce_max(lengths[:, :count]))
         sequences = tf.reshape(tokens[:, :count, :length], (-1, length))
-        output = TFGenerateOutput(sequences, tf.reshape(scores[:, :count], (-1,)))
+        steps_run = range(int(steps))
+        output = TFGenerateOutput(sequences, tf.reshape(scores[:, :count], (-1,)), kept_scores(plan, log, steps_run))
     else:
-        tokens, length = result
-        output = TFGenerateOutput(tokens[:, : int(length)])
+        tokens, length, log = result
+        steps_run = range(plan.prompt_length - 1, int(length) - 1)  # step t chose column t + 1
+        output = TFGenerateOutput(tokens[:, : int(length)], scores=kept_scores(plan, log, steps_run))
     return output if config.return_dict_in_generate else output.sequences
+
+
+def kept_scores(plan: Plan, log: tf.Tensor, steps: range) -> tuple[tf.Tensor, ...] | None:
+    """The logged scores of the steps that chose new tokens (None unless output_scores was asked for)."""
+    return tuple(log[step] for step in steps) if plan.keep_scores else None

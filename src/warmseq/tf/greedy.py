@@ -27,20 +27,35 @@ def write_column(tokens: tf.Tensor, column: tf.Tensor, values: tf.Tensor) -> tf.
     return tf.where(at_column, values[:, None], tokens)
 
 
+def score_log(steps: int, rows: tf.Tensor, scores_width: int) -> tf.Tensor:
+    """Room for each step's processed scores, (steps, rows, scores_width); (0,) when none are kept."""
+    return tf.zeros((steps, rows, scores_width)) if scores_width else tf.zeros((0,))
+
+
+def log_scores(log: tf.Tensor, index: tf.Tensor, scores: tf.Tensor) -> tf.Tensor:
+    """`log` with step `index` set to `scores` (rows, vocab): in place under XLA (a dynamic update slice)."""
+    if log.shape.rank == 1:  # nothing kept
+        return log
+    return tf.tensor_scatter_nd_update(log, tf.reshape(index, (1, 1)), scores[None])
+
+
 def greedy_search(
     step: Step, cache: Any, prompt: tf.Tensor, max_length: int, eos_ids: list[int], pad_token_id: int,
-    transforms: list[Transform], do_sample: bool = False, seed: tf.Tensor | None = None,
-) -> tuple[tf.Tensor, tf.Tensor]:
-    """Fill a (rows, max_length) buffer after `prompt` (rows, prompt_length); returns it and how many of
-    its columns are filled. Rows that ended get `pad_token_id` afterwards."""
+    transforms: list[Transform], do_sample: bool = False, seed: tf.Tensor | None = None, scores_width: int = 0,
+) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    """Fill a (rows, max_length) buffer after `prompt` (rows, prompt_length); returns it, how many of its
+    columns are filled, and with `scores_width` (the vocabulary size) the processed scores each step saw,
+    (max_length - 1, rows, scores_width), step t choosing column t + 1. Rows that ended get `pad_token_id`
+    afterwards."""
     rows, prompt_length = tf.shape(prompt)[0], prompt.shape[1]
     tokens = tf.concat([prompt, tf.fill((rows, max_length - prompt_length), pad_token_id)], axis=1)
     unfinished = tf.ones((rows,), tf.bool)
 
-    def body(t, tokens, cache, unfinished, done):
+    def body(t, tokens, cache, unfinished, done, log):
         logits, cache = step(tokens[:, t][:, None], t, cache)
         cur_len = t + 1
         scores = apply_transforms(transforms, tf.cast(logits, tf.float32), tokens, cur_len)
+        log = log_scores(log, t, scores)
         if do_sample:
             step_seed = tf.stack([seed[0], seed[1] + t])
             chosen = tf.cast(tf.random.stateless_categorical(scores, 1, step_seed)[:, 0], tf.int32)
@@ -54,10 +69,11 @@ def greedy_search(
         if eos_ids:
             unfinished &= ~(is_end(chosen, eos_ids) & ~in_prompt)
             done = ~in_prompt & ~tf.reduce_any(unfinished)
-        return cur_len, tokens, cache, unfinished, done
+        return cur_len, tokens, cache, unfinished, done, log
 
-    t, tokens, _, _, _ = tf.while_loop(
-        lambda t, tokens, cache, unfinished, done: (t < max_length - 1) & ~done,
-        body, (tf.constant(0), tokens, cache, unfinished, tf.constant(False)),
+    t, tokens, _, _, _, log = tf.while_loop(
+        lambda t, tokens, cache, unfinished, done, log: (t < max_length - 1) & ~done,
+        body, (tf.constant(0), tokens, cache, unfinished, tf.constant(False),
+               score_log(max_length - 1, rows, scores_width)),
     )
-    return tokens, t + 1
+    return tokens, t + 1, log
