@@ -90,3 +90,11 @@ def test_sharded_checkpoint_loads_from_the_hub_cache(tmp_path):
     count, total = done.stdout.split()
     assert int(count) == 6
     assert float(total) == pytest.approx(float(sum(a.sum() for a in arrays().values())), rel=1e-6)
+
+
+def test_a_truncated_file_is_named(tmp_path):
+    save_arrays(arrays(), tmp_path)
+    path = tmp_path / "model.safetensors"
+    path.write_bytes(path.read_bytes()[:-100])
+    with pytest.raises(ValueError, match=r"model\.safetensors is not a readable safetensors file.*truncated"):
+        load_arrays(tmp_path, no_pickles)

@@ -7,12 +7,10 @@ import os
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import Tensor
 
-from warmseq.checkpoints.layout import read_weights, write_weights
-from warmseq.checkpoints.safetensors_header import read_header
+from warmseq.checkpoints.layout import checked_reader, read_weights, write_weights
 
 
 def load_state_dict(name_or_path: str | os.PathLike) -> dict[str, Tensor]:
@@ -20,15 +18,7 @@ def load_state_dict(name_or_path: str | os.PathLike) -> dict[str, Tensor]:
     return read_weights(name_or_path, read_safetensors, read_bin)
 
 
-def read_safetensors(path: Path) -> dict[str, Tensor]:
-    """The file's tensors, its header checked first (duplicate names, offsets, sizes: see safetensors_header)."""
-    try:
-        read_header(path)
-        return load_file(path)
-    except (SafetensorError, OSError) as err:
-        raise ValueError(
-            f"{path} is not a readable safetensors file ({err}); it may be truncated or only partly downloaded"
-        ) from None
+read_safetensors = checked_reader(load_file)  # Path -> {name: Tensor}
 
 
 def read_bin(path: Path) -> dict[str, Tensor]:

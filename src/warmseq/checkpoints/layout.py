@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from safetensors import SafetensorError
 
 from warmseq.atomic import remove_stale_temporaries, write_atomic, write_text_atomic
+from warmseq.checkpoints.safetensors_header import read_header
 from warmseq.checkpoints.shard_index import local_shard_path, read_weight_map
 from warmseq.hub import resolve_file
 
@@ -48,6 +49,22 @@ def read_weights(name_or_path: str | os.PathLike, read_safetensors: ReadFile, re
             return reader(path)
         return read_sharded(path, reader, None if is_local else name_or_path)
     raise FileNotFoundError(f"{os.fspath(name_or_path)} has no weights: expected one of {', '.join(WEIGHT_NAMES)}")
+
+
+def checked_reader(load_file: ReadFile) -> ReadFile:
+    """`load_file` (one array library's safetensors reader) behind our own check of the file's header
+    (duplicate names, offsets, sizes: see safetensors_header), with one error for every unreadable file."""
+
+    def read(path: Path) -> dict[str, Any]:
+        try:
+            read_header(path)
+            return load_file(path)
+        except (SafetensorError, OSError) as err:
+            raise ValueError(
+                f"{path} is not a readable safetensors file ({err}); it may be truncated or only partly downloaded"
+            ) from None
+
+    return read
 
 
 def read_sharded(index_path: Path, reader: ReadFile, hub_id: str | os.PathLike | None = None) -> dict[str, Any]:

@@ -9,11 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from safetensors import SafetensorError
 from safetensors.numpy import load_file, save_file
 
-from warmseq.checkpoints.layout import read_weights, write_weights
-from warmseq.checkpoints.safetensors_header import read_header
+from warmseq.checkpoints.layout import checked_reader, read_weights, write_weights
 
 
 def load_arrays(name_or_path: str | os.PathLike,
@@ -23,15 +21,7 @@ def load_arrays(name_or_path: str | os.PathLike,
     return read_weights(name_or_path, read_safetensors, read_bin)
 
 
-def read_safetensors(path: Path) -> dict[str, np.ndarray]:
-    """The file's arrays, its header checked first (duplicate names, offsets, sizes: see safetensors_header)."""
-    try:
-        read_header(path)
-        return load_file(path)
-    except (SafetensorError, OSError) as err:
-        raise ValueError(
-            f"{path} is not a readable safetensors file ({err}); it may be truncated or only partly downloaded"
-        ) from None
+read_safetensors = checked_reader(load_file)  # Path -> {name: np.ndarray}
 
 
 def save_arrays(arrays: dict[str, np.ndarray], folder: Path, max_shard_size: int | str = "5GB") -> None:
