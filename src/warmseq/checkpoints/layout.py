@@ -15,13 +15,14 @@ import errno
 import json
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 from safetensors import SafetensorError
 
-from warmseq.atomic import remove_stale_temporaries, write_atomic, write_text_atomic
+from warmseq.atomic import folder_lock, remove_stale_temporaries, write_atomic, write_text_atomic
 from warmseq.checkpoints.safetensors_header import read_header
 from warmseq.checkpoints.shard_index import local_shard_path, read_weight_map
 from warmseq.hub import resolve_file
@@ -34,6 +35,18 @@ WEIGHT_NAMES = (SAFETENSORS_NAME, SAFETENSORS_INDEX, BIN_NAME, BIN_INDEX)
 
 Array = TypeVar("Array")
 ReadFile = Callable[[Path], dict[str, Any]]  # one weight file -> its arrays
+
+
+@contextmanager
+def saving_into(save_directory: str | os.PathLike) -> Iterator[Path]:
+    """The folder a save_pretrained writes, created if missing and held by this save until it is done
+    (`atomic.folder_lock`): concurrent saves into one folder take turns, and the last one wins whole."""
+    folder = Path(save_directory)
+    if folder.exists() and not folder.is_dir():
+        raise NotADirectoryError(f"save_pretrained: {folder} exists and is not a folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    with folder_lock(folder):
+        yield folder
 
 
 def read_weights(name_or_path: str | os.PathLike, read_safetensors: ReadFile, read_bin: ReadFile) -> dict[str, Any]:

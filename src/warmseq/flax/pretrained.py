@@ -16,6 +16,7 @@ import numpy as np
 from flax import nnx
 
 from warmseq.checkpoints.keymap import KeyMap, LoadReport, align_prefix, apply_load, apply_save
+from warmseq.checkpoints.layout import saving_into
 from warmseq.checkpoints.numpy_files import load_arrays, save_arrays
 from warmseq.configs.base import PretrainedConfig
 from warmseq.flax.checkpoint import read_param, variable_of, write_param
@@ -84,14 +85,11 @@ class FlaxPreTrainedModel(nnx.Module):
                         **_ignored: Any) -> None:
         """Write config.json and model.safetensors (sharded above `max_shard_size`) into a folder; the
         PyTorch classes and transformers read it unchanged."""
-        folder = Path(save_directory)
-        if folder.exists() and not folder.is_dir():
-            raise NotADirectoryError(f"save_pretrained: {folder} exists and is not a folder")
-        folder.mkdir(parents=True, exist_ok=True)
-        save_arrays(self.checkpoint_state(), folder, max_shard_size)
-        self.config.architectures = [type(self).__name__.removeprefix("Flax")]
-        self.save_extra_files(folder)
-        self.config.save_pretrained(folder)
+        with saving_into(save_directory) as folder:
+            save_arrays(self.checkpoint_state(), folder, max_shard_size)
+            self.config.architectures = [type(self).__name__.removeprefix("Flax")]
+            self.save_extra_files(folder)
+            self.config.save_pretrained(folder)
 
     def save_extra_files(self, folder: Path) -> None:
         """Hook for files beside the weights (generation_config.json)."""

@@ -12,6 +12,7 @@ from torch import Tensor, nn
 
 from warmseq.checkpoints.files import load_state_dict, save_state_dict
 from warmseq.checkpoints.keymap import KeyMap, LoadReport, align_prefix, apply_load, apply_save
+from warmseq.checkpoints.layout import saving_into
 from warmseq.checkpoints.weight_values import check_weight_values
 from warmseq.configs.base import PretrainedConfig
 from warmseq.modeling.outputs import StackRecord, resolve_flag
@@ -130,14 +131,11 @@ class PreTrainedModel(nn.Module):
         self, save_directory: str | os.PathLike, max_shard_size: int | str = "5GB", **_ignored: Any
     ) -> None:
         """Write config.json and model.safetensors (sharded above `max_shard_size`) into a folder."""
-        folder = Path(save_directory)
-        if folder.exists() and not folder.is_dir():
-            raise NotADirectoryError(f"save_pretrained: {folder} exists and is not a folder")
-        folder.mkdir(parents=True, exist_ok=True)
-        save_state_dict(self.checkpoint_state(), folder, max_shard_size)
-        self.config.architectures = [type(self).__name__]
-        self.save_extra_files(folder)
-        self.config.save_pretrained(folder)
+        with saving_into(save_directory) as folder:
+            save_state_dict(self.checkpoint_state(), folder, max_shard_size)
+            self.config.architectures = [type(self).__name__]
+            self.save_extra_files(folder)
+            self.config.save_pretrained(folder)
 
     def save_extra_files(self, folder: Path) -> None:
         """Hook for files beside the weights (generation_config.json)."""

@@ -15,6 +15,7 @@ import keras
 import numpy as np
 
 from warmseq.checkpoints.keymap import KeyMap, LoadReport, align_prefix, apply_load, apply_save
+from warmseq.checkpoints.layout import saving_into
 from warmseq.checkpoints.numpy_files import load_arrays, save_arrays
 from warmseq.configs.base import PretrainedConfig
 from warmseq.tf.layers import torch_variables
@@ -92,14 +93,11 @@ class TFPreTrainedModel(keras.Model):
     def save_pretrained(self, save_directory: str | os.PathLike, max_shard_size: int | str = "5GB",
                         **_ignored: Any) -> None:
         """Write config.json and model.safetensors (sharded above `max_shard_size`) in PyTorch layout."""
-        folder = Path(save_directory)
-        if folder.exists() and not folder.is_dir():
-            raise NotADirectoryError(f"save_pretrained: {folder} exists and is not a folder")
-        folder.mkdir(parents=True, exist_ok=True)
-        save_arrays(self.checkpoint_arrays(), folder, max_shard_size)
-        self.config.architectures = [self.torch_class_name]
-        self.save_extra_files(folder)
-        self.config.save_pretrained(folder)
+        with saving_into(save_directory) as folder:
+            save_arrays(self.checkpoint_arrays(), folder, max_shard_size)
+            self.config.architectures = [self.torch_class_name]
+            self.save_extra_files(folder)
+            self.config.save_pretrained(folder)
 
     def save_extra_files(self, folder: Path) -> None:
         """Hook for files beside the weights (generation_config.json)."""

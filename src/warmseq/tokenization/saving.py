@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from tokenizers import AddedToken, models
 
-from warmseq.atomic import write_text_atomic
+from warmseq.atomic import folder_lock, write_text_atomic
 
 from .files import (
     SPECIAL_TOKENS_MAP,
@@ -28,12 +28,13 @@ def save_tokenizer(tokenizer: Tokenizer, folder: Path) -> tuple[str, ...]:
     if folder.exists() and not folder.is_dir():
         raise NotADirectoryError(f"save_pretrained: '{folder}' is a file; pass a folder path")
     folder.mkdir(parents=True, exist_ok=True)
-    written = [
-        _write(folder / TOKENIZER_JSON, tokenizer.backend.to_str(pretty=True)),
-        _write(folder / TOKENIZER_CONFIG, _to_json(tokenizer_config(tokenizer))),
-        _write(folder / SPECIAL_TOKENS_MAP, _to_json(special_token_entries(tokenizer))),
-    ]
-    return tuple(written + _write_vocabulary(tokenizer, folder))
+    with folder_lock(folder):  # a model saved into the same folder by another process takes its turn
+        written = [
+            _write(folder / TOKENIZER_JSON, tokenizer.backend.to_str(pretty=True)),
+            _write(folder / TOKENIZER_CONFIG, _to_json(tokenizer_config(tokenizer))),
+            _write(folder / SPECIAL_TOKENS_MAP, _to_json(special_token_entries(tokenizer))),
+        ]
+        return tuple(written + _write_vocabulary(tokenizer, folder))
 
 
 def tokenizer_config(tokenizer: Tokenizer) -> dict[str, Any]:
