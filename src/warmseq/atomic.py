@@ -87,7 +87,8 @@ def folder_lock(folder: Path) -> Iterator[None]:
     """Hold an exclusive lock on `folder` (flock on the folder itself: no lock file in a checkpoint) until
     the block ends. Saves into one folder from several processes (every rank of a job calling
     save_pretrained) then take turns; otherwise one could remove another's temporaries as stale, or its
-    new shards before their index is written. Where flock is missing (Windows) saves are not serialised."""
+    new shards before their index is written. Where flock is missing (Windows, some network filesystems)
+    saves are not serialised."""
     try:
         import fcntl
     except ImportError:
@@ -95,7 +96,10 @@ def folder_lock(folder: Path) -> Iterator[None]:
         return
     descriptor = os.open(folder, os.O_RDONLY)
     try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+        except OSError:  # a filesystem without locks (some network mounts): saves go unserialised, as before
+            pass
         yield
     finally:
         os.close(descriptor)  # releases the lock
