@@ -53,14 +53,13 @@ def read_weights(name_or_path: str | os.PathLike, read_safetensors: ReadFile, re
     """All arrays of a model folder or Hub id, preferring safetensors (single, then sharded) over pickled
     .bin files; `read_bin` may raise to say this side does not read pickles."""
     is_local = Path(os.fspath(name_or_path)).expanduser().is_dir()
-    for name, reader in ((SAFETENSORS_NAME, read_safetensors), (SAFETENSORS_INDEX, read_safetensors),
-                         (BIN_NAME, read_bin), (BIN_INDEX, read_bin)):
+    candidates = ((SAFETENSORS_NAME, read_safetensors, False), (SAFETENSORS_INDEX, read_safetensors, True),
+                  (BIN_NAME, read_bin, False), (BIN_INDEX, read_bin, True))  # (file, reader, is a shard index)
+    for name, reader, is_index in candidates:
         path = resolve_file(name_or_path, name, optional=True)
         if path is None:
             continue
-        if name in (SAFETENSORS_NAME, BIN_NAME):
-            return reader(path)
-        return read_sharded(path, reader, None if is_local else name_or_path)
+        return read_sharded(path, reader, None if is_local else name_or_path) if is_index else reader(path)
     raise FileNotFoundError(f"{os.fspath(name_or_path)} has no weights: expected one of {', '.join(WEIGHT_NAMES)}")
 
 

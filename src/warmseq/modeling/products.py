@@ -29,28 +29,25 @@ PATHS = (*UNPACKED_PATHS, "packed")
 def has_onednn() -> bool:
     """Whether oneDNN's product and weight packing run here: probed once on a tiny product, since a build
     may register the operators yet fail to create their kernels (other CPUs, other builds)."""
-    if not torch.backends.mkldnn.is_available():
-        return False
-    try:
-        x, weight = torch.ones(2, 4), torch.ones(2, 4)
-        with torch.inference_mode():
-            y = onednn_product(x, weight, None)
-            z = onednn_product(x, pack_weight(weight, 2), None)
-        return bool((y == 4).all() and (z == 4).all())
-    except (AttributeError, RuntimeError):
-        return False
+    return torch.backends.mkldnn.is_available() and products_of_ones_run(torch.float32, packed_only=False)
 
 
 @functools.cache
 def has_bf16_onednn() -> bool:
     """Whether oneDNN multiplies bf16 by a packed bf16 weight here (older CPUs and builds may lack the kernel)."""
-    if not has_onednn():
-        return False
+    return has_onednn() and products_of_ones_run(torch.bfloat16, packed_only=True)
+
+
+def products_of_ones_run(dtype: torch.dtype, packed_only: bool) -> bool:
+    """Whether oneDNN's product of (2, 4) ones by (2, 4) ones in `dtype` gives 4s, by a packed weight and,
+    unless `packed_only`, by the plain one too."""
     try:
-        x, weight = torch.ones(2, 4, dtype=torch.bfloat16), torch.ones(2, 4, dtype=torch.bfloat16)
+        x, weight = torch.ones(2, 4, dtype=dtype), torch.ones(2, 4, dtype=dtype)
         with torch.inference_mode():
-            y = onednn_product(x, pack_weight(weight, 2), None)
-        return bool((y == 4).all())
+            results = [onednn_product(x, pack_weight(weight, 2), None)]
+            if not packed_only:
+                results.append(onednn_product(x, weight, None))
+        return all(bool((y == 4).all()) for y in results)
     except (AttributeError, RuntimeError):
         return False
 
