@@ -14,7 +14,8 @@ SMALL = {"head": (512, 16), "up": (48, 16), "down": (16, 48)}
 
 
 def small_calibration(*_args, **_kwargs) -> KernelPlan:
-    return calibrate(SMALL, evicting_bytes=2**16, passes=1, training_shape=(64, 96, 32))
+    return calibrate(SMALL, evicting_bytes=2**16, passes=1, training_shape=(64, 96, 32),
+                     cross_attention_shape=(2, 8, 4))
 
 
 @pytest.fixture
@@ -125,3 +126,19 @@ def test_the_plan_says_per_row_count_whether_the_screen_pays(fresh_plans, monkey
     assert kept.screening == plan.screening
     assert [kept.screening_pays(rows) for rows in ROW_BUCKETS] == [p and products.has_onednn() for p in plan.screening]
     assert not any(KernelPlan.plain().screening_pays(rows) for rows in (1, 16, 64))
+
+
+def test_the_plan_says_per_source_count_whether_cross_attention_by_bags_pays():
+    plan = calibrate(SMALL, evicting_bytes=2**16, passes=1, training_shape=(64, 96, 32),
+                     cross_attention_shape=(2, 8, 4))
+    assert len(plan.bags) == len(ROW_BUCKETS) and len(plan.timings_ms["cross_attention"]) == len(ROW_BUCKETS)
+    for pays, timing in zip(plan.bags, plan.timings_ms["cross_attention"], strict=True):
+        assert timing["bmm"] > 0 and timing["bags"] > 0
+        assert pays == (timing["bags"] < calibration.BAGS_MARGIN * timing["bmm"])
+    kept = KernelPlan.from_json(plan.to_json())
+    assert [kept.bags_pay(sources) for sources in ROW_BUCKETS] == plan.bags
+    assert not any(KernelPlan.plain().bags_pay(sources) for sources in (1, 16, 64))
+    body = json.loads(plan.to_json())
+    del body["bags"]  # a plan without the decision is measured again, not read with a guess
+    with pytest.raises(ValueError, match="bags"):
+        KernelPlan.from_json(json.dumps(body))

@@ -7,7 +7,7 @@ import torch
 
 from tests.conftest import padded_batch
 from tests.parity.test_generate import SPECIAL, pair  # noqa: F401  (pair is a fixture)
-from warmseq.modeling import calibration, linear, packed
+from warmseq.modeling import attention, calibration, linear, packed, stack
 from warmseq.modeling.calibration import ROW_BUCKETS, KernelPlan
 from warmseq.modeling.products import has_onednn
 
@@ -32,3 +32,23 @@ def test_every_path_gives_the_peers_tokens(pair, first, batch, kwargs, monkeypat
     with torch.no_grad():
         expected = peer.generate(input_ids=ids, attention_mask=mask, **SPECIAL, **kwargs)
     assert torch.equal(ours.generate(ids, attention_mask=mask, **kwargs), expected)
+
+
+@pytest.mark.parametrize("bags", [True, False])
+@pytest.mark.parametrize("batch, kwargs", [(1, dict(max_new_tokens=12)), (12, dict(max_new_tokens=12)),
+                                           (3, dict(num_beams=4, max_new_tokens=10))])
+def test_cross_attention_by_bags_or_products_gives_the_peers_tokens(pair, bags, batch, kwargs,  # noqa: F811
+                                                                     monkeypatch):
+    plan = KernelPlan.plain()
+    plan.bags = [bags] * len(ROW_BUCKETS)
+    monkeypatch.setattr(stack, "current_plan", lambda: plan)
+    calls = []
+    real = attention.attend_bags
+    monkeypatch.setattr(attention, "attend_bags", lambda *args: calls.append(1) or real(*args))
+    peer, ours = pair
+    torch.manual_seed(2)
+    ids, mask = padded_batch(99, batch=batch, length=2 * batch + 4)
+    with torch.no_grad():
+        expected = peer.generate(input_ids=ids, attention_mask=mask, **SPECIAL, **kwargs)
+    assert torch.equal(ours.generate(ids, attention_mask=mask, **kwargs), expected)
+    assert bool(calls) == bags

@@ -9,6 +9,7 @@ from torch import Tensor, nn
 from warmseq.modeling.cache import LayerCache, SelfAttentionCache
 from warmseq.modeling.dropout import dropout
 from warmseq.modeling.linear import Linear
+from warmseq.modeling.memory_bags import MemoryBags, attend_bags
 
 DECODE_QUERIES = 8  # up to this many queries per row (a decode step, beams grouped by source): attention by
 # matrix products
@@ -99,6 +100,16 @@ class CrossAttention(nn.Module):
         k, v = memory_kv
         q = self.queries(x, k.shape[0])
         y = attend(q, k, v, memory_mask, False, self.dropout if self.training else 0.0)
+        return self.out(merge_heads(self.rows_back(y, x.shape[0])))
+
+    def step(self, x: Tensor, memory_kv: tuple[Tensor, Tensor], memory_mask: Tensor | None,
+             bags: MemoryBags | None) -> Tensor:
+        """`forward` for a decode step's new positions in inference, by weighted row sums where `bags` is
+        given (`memory_bags.py`: the keys are then laid out for them)."""
+        if bags is None:
+            return self(x, memory_kv, memory_mask)
+        k, v = memory_kv
+        y = attend_bags(self.queries(x, k.shape[0]), k, v, memory_mask, bags)
         return self.out(merge_heads(self.rows_back(y, x.shape[0])))
 
     def forward_with_weights(

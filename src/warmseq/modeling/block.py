@@ -11,6 +11,7 @@ from warmseq.modeling.attention import CrossAttention, SelfAttention
 from warmseq.modeling.cache import LayerCache, SelfAttentionCache
 from warmseq.modeling.dropout import Dropout
 from warmseq.modeling.linear import Linear
+from warmseq.modeling.memory_bags import MemoryBags
 
 ACTIVATIONS = {
     "gelu": F.gelu,
@@ -99,13 +100,14 @@ class Block(nn.Module):
 
     def step(
         self, x: Tensor, memory_kv: tuple[Tensor, Tensor] | None, memory_mask: Tensor | None,
-        cache: SelfAttentionCache,
+        cache: SelfAttentionCache, bags: MemoryBags | None = None,
     ) -> Tensor:
         """`forward` for one new position per row (rows, 1, hidden) in inference: the self-attention's own
-        step (no mask, heads split by one view), which a batch-1 decode step of a small model notices."""
+        step (no mask, heads split by one view), which a batch-1 decode step of a small model notices, and
+        cross-attention by `bags` where the cache has them."""
         x = self.residual(x, self.self_attn_norm, lambda y: self.self_attn.step(y, cache))
         if self.cross_attn is not None and memory_kv is not None:
-            x = self.residual(x, self.cross_attn_norm, lambda y: self.cross_attn(y, memory_kv, memory_mask))
+            x = self.residual(x, self.cross_attn_norm, lambda y: self.cross_attn.step(y, memory_kv, memory_mask, bags))
         return self.residual(x, self.ffn_norm, self.ffn)
 
     def forward_with_weights(

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from warmseq.modeling.memory_bags import MemoryBags
+
 
 @dataclass
 class SelfAttentionCache:
@@ -73,6 +75,7 @@ class DecoderCache:
     memory_mask: Tensor | None  # (sources, 1, 1, src_len) bool
     position: int = 0  # decoder tokens seen so far
     spare: Tensor | None = None  # beam search: the buffer the next reorder gathers into
+    memory_bags: MemoryBags | None = None  # cross-attention by weighted row sums (keys laid out for them)
 
     @staticmethod
     def allocate(

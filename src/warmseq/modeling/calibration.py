@@ -1,7 +1,8 @@
 """Which product path (`products.py`) is fastest on this machine, by kind of product and row count.
 
 Measured once per processor, torch version and thread count with a short run (a few seconds: every path on
-three representative weights, the weights evicted from cache as in decoding), then kept as JSON in the
+three representative weights, the weights evicted from cache as in decoding; the greedy head's bf16 screen;
+a decode step's cross-attention by `bmm` and by weighted row sums), then kept as JSON in the
 user's cache folder (`WARMSEQ_CACHE_DIR`, else `$XDG_CACHE_HOME/warmseq`, else `~/.cache/warmseq`).
 `WARMSEQ_CPU_KERNELS=0` turns the CPU paths off: every product is `F.linear` and nothing is measured.
 Constants tuned on one processor would make another slower than plain `F.linear` (MKL on Intel is fast).
@@ -24,6 +25,7 @@ import torch
 
 from warmseq.atomic import write_text_atomic
 from warmseq.generation.row_max import row_max
+from warmseq.modeling.memory_bags import MemoryBags, attend_bags
 from warmseq.modeling.products import (
     PATHS,
     has_bf16_onednn,
@@ -47,7 +49,12 @@ EVICTING_BYTES = 64 * 2**20  # twice this machine's L3, and most servers' L3 sli
 # A training step's representative product, forward and backward: MiniLM's feed-forward over 16 x 64 tokens.
 TRAINING_SHAPE = (1024, 1536, 384)  # (rows, out, in)
 TRAINING_PATHS = ("linear", "onednn")
-FORMAT = 3
+# A decode step's cross-attention per source, (heads, src_len, head_dim): MiniLM's over 128-token sources.
+CROSS_ATTENTION_SHAPE = (12, 128, 32)
+# Bags are taken where they beat `bmm` by a tenth: inside a step their extra small ops cost more than in the
+# measurement (at one source here: 0-5% faster measured alone, 3.5% slower in whole greedy calls).
+BAGS_MARGIN = 0.9
+FORMAT = 4
 
 
 def product_kind(out_features: int, in_features: int) -> str:
@@ -75,6 +82,12 @@ class KernelPlan:
     machine: str = ""
     training_path: str = "linear"  # the faster of TRAINING_PATHS for training products (forward + backward)
     screening: list[bool] | None = None  # per bucket: a greedy step's head screened in bf16 is the faster
+    bags: list[bool] | None = None  # per bucket of sources: cross-attention by `memory_bags` is the faster
+
+    def bags_pay(self, sources: int) -> bool:
+        """Whether a decode step's cross-attention over `sources` sources is faster as weighted row sums
+        (`memory_bags.attend_bags`) than by `bmm`."""
+        return bool(self.bags) and self.bags[bucket_of(sources)]
 
     def screening_pays(self, rows: int) -> bool:
         """Whether the LM head of a greedy step of `rows` rows is faster screened in bf16
@@ -95,7 +108,8 @@ class KernelPlan:
 
     def to_json(self) -> str:
         body = {"format": FORMAT, "machine": self.machine, "buckets": ROW_BUCKETS, "rankings": self.rankings,
-                "timings_ms": self.timings_ms, "training_path": self.training_path, "screening": self.screening}
+                "timings_ms": self.timings_ms, "training_path": self.training_path, "screening": self.screening,
+                "bags": self.bags}
         return json.dumps(body, indent=1)
 
     @classmethod
@@ -110,17 +124,19 @@ class KernelPlan:
                 raise ValueError("kernel plan: unknown path")
         if body.get("training_path") not in TRAINING_PATHS:
             raise ValueError("kernel plan: unknown training path")
-        screening = body.get("screening")
-        if not (isinstance(screening, list) and len(screening) == len(ROW_BUCKETS)
-                and all(isinstance(pays, bool) for pays in screening)):
-            raise ValueError("kernel plan: screening missing")
-        return cls(body["rankings"], body["timings_ms"], body.get("machine", ""), body["training_path"], screening)
+        screening, bags = body.get("screening"), body.get("bags")
+        for name, per_bucket in (("screening", screening), ("bags", bags)):
+            if not (isinstance(per_bucket, list) and len(per_bucket) == len(ROW_BUCKETS)
+                    and all(isinstance(pays, bool) for pays in per_bucket)):
+                raise ValueError(f"kernel plan: {name} missing")
+        return cls(body["rankings"], body["timings_ms"], body.get("machine", ""), body["training_path"], screening,
+                   bags)
 
     @classmethod
     def plain(cls) -> KernelPlan:
         """`F.linear` everywhere (the CPU paths turned off)."""
         return cls({kind: [["linear"] for _ in ROW_BUCKETS] for kind in SHAPES}, {}, "off",
-                   screening=[False] * len(ROW_BUCKETS))
+                   screening=[False] * len(ROW_BUCKETS), bags=[False] * len(ROW_BUCKETS))
 
 
 def machine_key() -> str:
@@ -176,7 +192,8 @@ def plan_for(switch: str, threads: int) -> KernelPlan:
 
 def calibrate(shapes: dict[str, tuple[int, int]] = SHAPES, buckets: tuple[int, ...] = ROW_BUCKETS,
               evicting_bytes: int = EVICTING_BYTES, passes: int = 3,
-              training_shape: tuple[int, int, int] = TRAINING_SHAPE) -> KernelPlan:
+              training_shape: tuple[int, int, int] = TRAINING_SHAPE,
+              cross_attention_shape: tuple[int, int, int] = CROSS_ATTENTION_SHAPE) -> KernelPlan:
     """Time every applicable path per kind and bucket (best of `passes`), and rank them."""
     rankings: dict[str, list[list[str]]] = {}
     timings: dict[str, list[dict[str, float]]] = {}
@@ -197,7 +214,38 @@ def calibrate(shapes: dict[str, tuple[int, int]] = SHAPES, buckets: tuple[int, .
     # a greedy step needs the float32 head's fastest path and a max over each row, or the screen alone
     pays = [screened < min(head.values()) + row_maximum
             for (screened, row_maximum), head in zip(screening, timings["head"], strict=True)]
-    return KernelPlan(rankings, timings, training_path=min(training, key=training.__getitem__), screening=pays)
+    cross_attention = time_cross_attention(cross_attention_shape, buckets, evicting_bytes, passes)
+    timings["cross_attention"] = [{path: round(ms, 4) for path, ms in times.items()} for times in cross_attention]
+    bags = [times["bags"] < BAGS_MARGIN * times["bmm"] for times in cross_attention]
+    return KernelPlan(rankings, timings, training_path=min(training, key=training.__getitem__), screening=pays,
+                      bags=bags)
+
+
+def time_cross_attention(shape: tuple[int, int, int], buckets: tuple[int, ...], evicting_bytes: int,
+                         passes: int) -> list[dict[str, float]]:
+    """Milliseconds per decode-step cross-attention (one query per source) of `shape` (heads, src_len,
+    head_dim), by `bmm` (`attention.attend_with_weights`) and by weighted row sums (`memory_bags`), with the
+    keys and values evicted from cache as they are between a step's layers; by bucket of sources."""
+    return [time_cross_attention_of(sources, shape, evicting_bytes, passes) for sources in buckets]
+
+
+def time_cross_attention_of(sources: int, shape: tuple[int, int, int], evicting_bytes: int,
+                            passes: int) -> dict[str, float]:
+    from warmseq.modeling.attention import attend_with_weights  # attention.py's linears read this module's plan
+
+    heads, src_len, head_dim = shape
+    numel = sources * heads * src_len * head_dim
+    copies = max(2, evicting_bytes // (2 * numel * 4))
+    memory = torch.randn(copies, 2, numel)
+    plain = [(kv[0].view(sources, heads, src_len, head_dim), kv[1].view(sources, heads, src_len, head_dim))
+             for kv in memory]
+    # the same memory seen as keys laid out for bags: (sources, heads, head_dim, src_len) in memory
+    for_bags = [(k.view(sources, heads, head_dim, src_len).transpose(-2, -1), v) for k, v in plain]
+    q = torch.randn(sources, heads, 1, head_dim)
+    bags = MemoryBags.build(sources, heads, 1, src_len, head_dim, q.device)
+    runs = {"bmm": lambda: [attend_with_weights(q, k, v, None, False, 0.0) for k, v in plain],
+            "bags": lambda: [attend_bags(q, k, v, None, bags) for k, v in for_bags]}
+    return {path: seconds / copies * 1000 for path, seconds in best_of_passes(runs, passes).items()}
 
 
 def time_screening(shape: tuple[int, int], buckets: tuple[int, ...], evicting_bytes: int,

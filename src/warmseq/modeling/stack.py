@@ -10,7 +10,9 @@ from warmseq.configs.spec import TransformerSpec
 from warmseq.modeling.attention import padding_mask
 from warmseq.modeling.block import Block
 from warmseq.modeling.cache import DecoderCache, StaticDecoderCache
+from warmseq.modeling.calibration import current_plan
 from warmseq.modeling.embeddings import Embeddings
+from warmseq.modeling.memory_bags import MemoryBags, keys_laid_out_transposed
 from warmseq.modeling.outputs import StackRecord
 
 
@@ -92,18 +94,27 @@ class TransformerStack(nn.Module):
         return [layer.cross_attn.project_memory(memory) for layer in self.layers]
 
     def memory_state(
-        self, memory: Tensor, memory_mask: Tensor | None
+        self, memory: Tensor, memory_mask: Tensor | None, for_bags: bool = False
     ) -> tuple[list[tuple[Tensor, Tensor]], Tensor | None]:
-        """Each layer's cross-attention keys and values, and the attention mask of the sources (or None)."""
+        """Each layer's cross-attention keys and values, and the attention mask of the sources (or None).
+        `for_bags`: the keys laid out for `memory_bags.attend_bags` (same shape and values)."""
         # a mask that hides nothing only slows every step's cross-attention down
         mask = padding_mask(memory_mask) if memory_mask is not None and not bool(memory_mask.all()) else None
-        # contiguous (sources, heads, src_len, head_dim) keys and values: read at every step, copied once
-        return [(k.contiguous(), v.contiguous()) for k, v in self.project_memory(memory)], mask
+        # (sources, heads, src_len, head_dim) keys and values in a layout of their own: read at every step,
+        # laid out once
+        lay_out_keys = keys_laid_out_transposed if for_bags else Tensor.contiguous
+        return [(lay_out_keys(k), v.contiguous()) for k, v in self.project_memory(memory)], mask
 
     def new_cache(self, rows: int, capacity: int, memory: Tensor, memory_mask: Tensor | None) -> DecoderCache:
         spec = self.spec
-        memory_kv, mask = self.memory_state(memory, memory_mask)
-        return DecoderCache.allocate(rows, spec.num_layers, spec.num_heads, spec.head_dim, capacity, memory_kv, mask)
+        sources = memory.shape[0]
+        bags = self.spec.has_cross_attention and bags_pay(memory, sources)
+        memory_kv, mask = self.memory_state(memory, memory_mask, for_bags=bags)
+        cache = DecoderCache.allocate(rows, spec.num_layers, spec.num_heads, spec.head_dim, capacity, memory_kv, mask)
+        if bags:
+            cache.memory_bags = MemoryBags.build(sources, spec.num_heads, rows // sources, memory.shape[1],
+                                                 spec.head_dim, memory.device)
+        return cache
 
     def new_static_cache(
         self, rows: int, capacity: int, memory_kv: list[tuple[Tensor, Tensor]], mask: Tensor | None
@@ -128,7 +139,7 @@ class TransformerStack(nn.Module):
         one_step = tokens.shape[1] == 1 and not self.training  # `Block.step`'s case: the usual one
         for layer, layer_cache, memory_kv in zip(self.layers, cache.layers, cache.memory_kv, strict=True):
             if one_step:
-                x = layer.step(x, memory_kv, cache.memory_mask, layer_cache)
+                x = layer.step(x, memory_kv, cache.memory_mask, layer_cache, cache.memory_bags)
             else:
                 x = layer(x, None, True, memory_kv, cache.memory_mask, layer_cache)
         cache.position += tokens.shape[1]
@@ -147,3 +158,9 @@ class TransformerStack(nn.Module):
         x = self.final_norm(x) if self.final_norm is not None else x
         record.last(x)
         return x
+
+
+def bags_pay(memory: Tensor, sources: int) -> bool:
+    """Whether decode steps over `sources` sources take cross-attention by `memory_bags` here: CPU, float32,
+    where the kernel plan measured it faster."""
+    return memory.device.type == "cpu" and memory.dtype == torch.float32 and current_plan().bags_pay(sources)
