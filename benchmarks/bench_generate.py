@@ -191,6 +191,9 @@ def measure_kernel_plan() -> None:
     screened = " ".join(f"{rows}:{'yes' if pays else 'no'}" for rows, pays in
                         zip(calibration.ROW_BUCKETS, plan.screening, strict=True))
     print(f"  greedy head screened in bf16: {screened}")
+    bags = " ".join(f"{sources}:{'yes' if pays else 'no'}" for sources, pays in
+                    zip(calibration.ROW_BUCKETS, plan.bags, strict=True))
+    print(f"  cross-attention by row sums, by sources: {bags}")
 
 
 def main() -> None:

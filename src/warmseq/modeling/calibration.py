@@ -4,7 +4,8 @@ Measured once per processor, torch version and thread count with a short run (a 
 three representative weights, the weights evicted from cache as in decoding; the greedy head's bf16 screen;
 a decode step's cross-attention by `bmm` and by weighted row sums), then kept as JSON in the
 user's cache folder (`WARMSEQ_CACHE_DIR`, else `$XDG_CACHE_HOME/warmseq`, else `~/.cache/warmseq`).
-`WARMSEQ_CPU_KERNELS=0` turns the CPU paths off: every product is `F.linear` and nothing is measured.
+`WARMSEQ_CPU_KERNELS=0` turns the CPU paths off: every product is `F.linear`, cross-attention is `bmm`, and
+nothing is measured.
 Constants tuned on one processor would make another slower than plain `F.linear` (MKL on Intel is fast).
 """
 
