@@ -109,6 +109,7 @@ def test_switch_off_gives_f_linear_everywhere(fresh_plans, monkeypatch):
     assert all(plan.unpacked_path(rows, 1152, 384) == "linear" for rows in (1, 12, 64))
     assert not any(plan.packing_pays(rows, 30522, 384) for rows in (1, 12, 64))
     assert plan.training_path == "linear"
+    assert not any(plan.bags_pay(sources) for sources in (1, 12, 64))
     assert not list(fresh_plans.iterdir())
 
 
