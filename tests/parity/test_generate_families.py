@@ -1,5 +1,6 @@
 """generate() against the peer's for every decoder family: greedy and beam tokens on tiny random pairs,
-with padding, and at 16 and 20 rows where the decode steps use packed weights."""
+with padding, and at 16 and 20 rows where the decode steps use packed weights; cross-attention as the plan
+chooses and by weighted row sums."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from tests.families.peer_families import FAMILIES
 from tests.parity.test_gpt2_bart_pairs import PAIRS as GPT2_BART_PAIRS
 from tests.parity.test_gpt2_bart_pairs import bart_encoder_states
 from tests.parity.test_gpt2_bart_pairs import peer_pair as gpt2_bart_pair
+from warmseq.modeling import stack
+from warmseq.modeling.calibration import ROW_BUCKETS, KernelPlan
 
 transformers = pytest.importorskip("transformers")
 
@@ -50,6 +53,20 @@ PAIRS = ["roberta2roberta", "electra2bert", "bert-generation2bert-generation", *
 @pytest.mark.parametrize("batch, kwargs", SEARCHES, ids=SEARCH_IDS)
 @pytest.mark.parametrize("name", PAIRS)
 def test_generate_matches_peer(tmp_path, name, batch, kwargs):
+    assert_generate_matches_peer(tmp_path, name, batch, kwargs)
+
+
+@pytest.mark.parametrize("batch, kwargs", [SEARCHES[0], SEARCHES[3]], ids=[SEARCH_IDS[0], SEARCH_IDS[3]])
+@pytest.mark.parametrize("name", PAIRS)
+def test_cross_attention_by_row_sums_matches_peer(tmp_path, name, batch, kwargs, monkeypatch):
+    """`memory_bags` at every source count (the plan may take it only at some)."""
+    plan = KernelPlan.plain()
+    plan.bags = [True] * len(ROW_BUCKETS)
+    monkeypatch.setattr(stack, "current_plan", lambda: plan)
+    assert_generate_matches_peer(tmp_path, name, batch, kwargs)
+
+
+def assert_generate_matches_peer(tmp_path, name: str, batch: int, kwargs: dict) -> None:
     peer, special, source_vocab = build(name)
     peer.save_pretrained(tmp_path)
     ours = warmseq.EncoderDecoderModel.from_pretrained(tmp_path)
