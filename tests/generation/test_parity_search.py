@@ -13,19 +13,20 @@ from warmseq.generation import GenerateOutput, GenerationConfig, generate_tokens
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
 
-def ours(peer: TinyPeer, generator: torch.Generator | None = None, **kwargs: Any) -> GenerateOutput:
+def ours(peer: TinyPeer, generator: torch.Generator | None = None, keep_rows: Any = None,
+         **kwargs: Any) -> GenerateOutput:
     config = GenerationConfig(**kwargs)
     return generate_tokens(
         peer.step, peer.reorder, peer.make_cache, peer.prompt(), config,
-        max_positions=MAX_POSITIONS, generator=generator,
+        max_positions=MAX_POSITIONS, generator=generator, keep_rows=keep_rows,
     )  # fmt: skip
 
 
-def assert_same_tokens(peer: TinyPeer, **kwargs: Any) -> None:
+def assert_same_tokens(peer: TinyPeer, keep_rows: Any = None, **kwargs: Any) -> None:
     kwargs.setdefault("eos_token_id", EOS)
     kwargs.setdefault("pad_token_id", PAD)
     expected = peer.peer_generate(**kwargs)
-    got = ours(peer, **kwargs).sequences
+    got = ours(peer, keep_rows=keep_rows, **kwargs).sequences
     assert torch.equal(got, expected), f"{kwargs}\nours:\n{got}\npeer:\n{expected}"
 
 
@@ -48,8 +49,30 @@ GREEDY_CASES = [
 
 
 @pytest.mark.parametrize("kwargs", GREEDY_CASES, ids=lambda k: ",".join(f"{a}={b}" for a, b in k.items()) or "default")
-def test_greedy_matches_peer(peer: TinyPeer, kwargs: dict[str, Any]) -> None:
-    assert_same_tokens(peer, **kwargs)
+@pytest.mark.parametrize("drops_rows", [False, True], ids=["all-rows", "drops-ended-rows"])
+def test_greedy_matches_peer(peer: TinyPeer, kwargs: dict[str, Any], drops_rows: bool) -> None:
+    assert_same_tokens(peer, keep_rows=peer.keep_rows if drops_rows else None, **kwargs)
+
+
+def test_greedy_drops_ended_rows_from_the_steps(peer: TinyPeer) -> None:
+    """Once a quarter of the rows it holds have ended, the cache keeps the others and steps see only them."""
+    kept: list[list[int]] = []
+    step_rows: list[int] = []
+
+    def keep_rows(cache: Any, rows: torch.Tensor) -> Any:
+        kept.append(rows.tolist())
+        return peer.keep_rows(cache, rows)
+
+    def step(tokens: torch.Tensor, cache: Any) -> Any:
+        step_rows.append(tokens.shape[0])
+        return peer.step(tokens, cache)
+
+    config = GenerationConfig(max_new_tokens=12, eos_token_id=EOS, pad_token_id=PAD)
+    got = generate_tokens(step, peer.reorder, peer.make_cache, peer.prompt(), config, max_positions=MAX_POSITIONS,
+                          keep_rows=keep_rows).sequences
+    assert torch.equal(got, peer.peer_generate(max_new_tokens=12, eos_token_id=EOS, pad_token_id=PAD))
+    assert kept and step_rows[0] == 3 and min(step_rows) < 3, (kept, step_rows)
+    assert len(step_rows) == got.shape[1] - 1
 
 
 BEAM_CASES = [

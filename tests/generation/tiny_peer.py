@@ -73,6 +73,12 @@ class TinyPeer:
         cache.past.reorder_cache(row_index)
         return cache
 
+    @staticmethod
+    def keep_rows(cache: PeerCache, rows: Tensor) -> PeerCache:
+        """Only `rows` from here on (greedy search dropping ended rows; each row is its own source)."""
+        cache.past.reorder_cache(rows)
+        return PeerCache(cache.memory[rows], cache.memory_mask[rows], cache.past)
+
     def prompt(self) -> Tensor:
         return torch.full((self.source.shape[0], 1), START, dtype=torch.long)
 

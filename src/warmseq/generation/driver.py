@@ -7,6 +7,9 @@ search and num_return_sequences otherwise. The model side provides three callabl
     reorder(cache, row_index (rows,)) -> cache whose row r is the old row row_index[r]
     make_cache(rows_per_source, max_new_len) -> a fresh cache for batch * rows_per_source rows
 
+and may provide `keep_rows(cache, kept (n,)) -> cache of those rows only`, which greedy search uses to stop
+computing rows that have ended.
+
 `step` is called first with the whole prompt, then with one token per row. The search may change the
 returned logits in place.
 """
@@ -22,7 +25,7 @@ from torch import Tensor
 
 from warmseq.generation.beam import BeamSettings, Reorder, beam_search, best_hypotheses
 from warmseq.generation.config import DEFAULT_MAX_NEW_TOKENS, GenerationConfig
-from warmseq.generation.greedy import BestStep, DecodeLimits, Step, iterate_tokens, run_to_end
+from warmseq.generation.greedy import BestStep, DecodeLimits, KeepRows, Step, iterate_tokens, run_to_end
 from warmseq.generation.logits import Transform, build_transforms
 from warmseq.generation.sampling import build_sampling_transforms
 
@@ -77,12 +80,14 @@ def generate_tokens(
     max_positions: int | None,
     generator: torch.Generator | None = None,
     best_step: BestStep | None = None,
+    keep_rows: KeepRows | None = None,
 ) -> GenerateOutput:
     """Generate continuations of `decoder_prompt` (batch, prompt_length) with greedy, beam search or sampling.
 
     `max_positions`: how many positions the decoder can embed (None: unlimited); the resolved max_length must
     fit. `generator` seeds sampling (None uses torch's global generator). `best_step`, where the model side
-    has one, serves greedy steps that need only each row's best token.
+    has one, serves greedy steps that need only each row's best token. `keep_rows`, where the model side has
+    one, lets greedy search drop ended rows from the cache (`iterate_tokens`).
     """
     config.validate()
     check_prompt(decoder_prompt)
@@ -125,6 +130,7 @@ def generate_tokens(
         generator=generator,
         scores_out=scores_out,
         best_step=best_step,
+        keep_rows=keep_rows,
     )
     sequences = run_to_end(steps, tokens, prompt_length)
     return GenerateOutput(sequences, tuple(scores_out) if scores_out is not None else None)

@@ -46,6 +46,10 @@ def check_finite(best: Tensor, step_number: int) -> None:
         )
 
 
+# (cache, kept (n,) int64: indices of rows the cache holds, in their new order) -> a cache of those rows only
+KeepRows = Callable[[Cache, Tensor], Cache]
+
+
 def iterate_tokens(
     step: Step,
     cache: Cache,
@@ -57,18 +61,24 @@ def iterate_tokens(
     generator: torch.Generator | None = None,
     scores_out: list[Tensor] | None = None,
     best_step: BestStep | None = None,
+    keep_rows: KeepRows | None = None,
 ) -> Iterator[Tensor]:
     """Fill `tokens` (rows, max_length), whose first `prompt_length` columns hold the prompt, a column a step.
 
     Yields each step's new tokens (rows,). Rows that produced an end token get `pad_token_id` afterwards; the
     loop stops when every row has ended or `max_length` is reached. `scores_out` collects processed scores.
     `best_step` replaces `step` where only each row's best token is needed (greedy, no transforms, no scores).
+    With `keep_rows`, a greedy search (no sampling, no scores kept) drops ended rows from the cache once a
+    quarter of those it holds have ended, so that the steps left work on the unfinished rows only.
     """
     cur_len = limits.prompt_length
     rows = tokens.shape[0]
     unfinished = torch.ones(rows, dtype=torch.bool, device=tokens.device)
+    held: Tensor | None = None  # the rows of `tokens` the cache holds, in its order; None: every row
     new_tokens = tokens[:, :cur_len]
     only_best = best_step is not None and not transforms and not do_sample and scores_out is None
+    drops_rows = (keep_rows is not None and rows > 1 and limits.eos_ids is not None and not do_sample
+                  and scores_out is None)
     while True:
         step_number = cur_len - limits.prompt_length + 1
         if only_best:
@@ -82,22 +92,35 @@ def iterate_tokens(
                 check_finite(best, step_number)
             else:
                 check_finite(scores.amax(dim=-1), step_number)
-                scores = apply_transforms(transforms, scores, tokens[:, :cur_len])
+                history = tokens[:, :cur_len] if held is None else tokens[held, :cur_len]
+                scores = apply_transforms(transforms, scores, history)
                 next_tokens = sample_tokens(scores, generator)[:, 0] if do_sample else row_max(scores)[1]
         if scores_out is not None:
             scores_out.append(scores)
+        still = unfinished if held is None else unfinished[held]  # (held rows,)
         if limits.eos_ids is not None:
-            next_tokens = torch.where(unfinished, next_tokens, limits.pad_token_id)
-        tokens[:, cur_len] = next_tokens
+            next_tokens = torch.where(still, next_tokens, limits.pad_token_id)
+        if held is None:
+            tokens[:, cur_len] = next_tokens
+        else:
+            tokens[held, cur_len] = next_tokens  # rows no longer held keep their pad
         cur_len += 1
-        yield next_tokens
+        yield tokens[:, cur_len - 1]
         if limits.eos_ids is not None:
-            unfinished &= ~torch.isin(next_tokens, limits.eos_ids)
-            if not bool(unfinished.any()):
+            still = still & ~torch.isin(next_tokens, limits.eos_ids)
+            if held is None:
+                unfinished = still
+            else:
+                unfinished[held] = still
+            if not bool(still.any()):
                 return
         if cur_len >= limits.max_length:
             return
-        new_tokens = tokens[:, cur_len - 1 : cur_len]
+        if drops_rows and 4 * int((~still).sum()) >= still.numel():
+            kept = still.nonzero().flatten()
+            cache = keep_rows(cache, kept)
+            held = kept if held is None else held[kept]
+        new_tokens = tokens[:, cur_len - 1 : cur_len] if held is None else tokens[held, cur_len - 1 : cur_len]
 
 
 def run_to_end(steps: Iterator[Tensor], tokens: Tensor, prompt_length: int) -> Tensor:

@@ -103,6 +103,31 @@ class DecoderCache:
         return self
 
 
+    def keep_rows(self, rows: Tensor) -> DecoderCache:
+        """A cache of only `rows` (n,) int64 of this one, in that order, each its own source (greedy search
+        dropping ended rows): their filled positions, keys and values of their sources, and mask."""
+        filled = self.layers[0].length if self.layers else 0
+        layers, _, _, heads, capacity, head_dim = self.buffer.shape
+        buffer = self.buffer.new_empty((layers, 2, rows.numel(), heads, capacity, head_dim))
+        torch.index_select(self.buffer[..., :filled, :], 2, rows, out=buffer[..., :filled, :])
+        caches = [SelfAttentionCache(keys, values, filled) for keys, values in buffer]
+        memory_kv = [(select_sources(keys, rows), select_sources(values, rows)) for keys, values in self.memory_kv]
+        memory_mask = None if self.memory_mask is None else self.memory_mask.index_select(0, rows)
+        bags = None
+        if self.memory_bags is not None:
+            sources, _, src_len, _ = memory_kv[0][0].shape
+            bags = MemoryBags.build(sources, heads, 1, src_len, head_dim, rows.device)
+        return DecoderCache(buffer, caches, memory_kv, memory_mask, self.position, memory_bags=bags)
+
+
+def select_sources(x: Tensor, sources: Tensor) -> Tensor:
+    """`x.index_select(0, sources)` for (sources, heads, src_len, head_dim) keys or values, keeping keys laid
+    out for `memory_bags` (head_dim before src_len in memory) so."""
+    if x.shape[-1] > 1 and x.shape[-2] > 1 and x.transpose(-2, -1).is_contiguous():
+        return x.transpose(-2, -1).index_select(0, sources).transpose(-2, -1)
+    return x.index_select(0, sources)
+
+
 LayerCache = SelfAttentionCache | StaticSelfAttentionCache
 
 

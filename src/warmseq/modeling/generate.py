@@ -190,6 +190,13 @@ class CachedDecoder:
         state.cache = state.cache.select_rows(rows)
         return state
 
+    @staticmethod
+    def keep_rows(state: StepState, rows: Tensor) -> StepState:
+        """Only `rows` from here on (greedy search dropping ended rows); the decoder and head fitted to the
+        call's row count serve fewer rows too."""
+        state.cache = state.cache.keep_rows(rows)
+        return state
+
 
 def resolve_compute_type(model: EncoderDecoderModel, compute_type: str | None) -> str:
     """The call's compute type, else the one given to from_pretrained, else float32 (exact)."""
@@ -249,6 +256,7 @@ def generate(model: EncoderDecoderModel, input_ids: Tensor, attention_mask: Tens
         encoded, memory, memory_mask = prepare(model, input_ids, attention_mask, config, compute_type)
         prompt = decoder_prompt(model, config, input_ids.shape[0], decoder_input_ids, input_ids.device)
         decoder = CachedDecoder(model, memory, memory_mask, steps, compute_type=compute_type)
+        keep_rows = None  # a static cache keeps its shapes; recorded steps keep every row
         if static:
             step, reorder, best_step = decoder.step_static, decoder.reorder_static, None
             compiled = not config.disable_compile
@@ -258,10 +266,11 @@ def generate(model: EncoderDecoderModel, input_ids: Tensor, attention_mask: Tens
             step = decoder.step if steps is None else decoder.step_recorded
             best_step = decoder.step_best if steps is None else None
             reorder = decoder.reorder
+            keep_rows = decoder.keep_rows if steps is None else None
             make_cache = lambda per_source, max_new: decoder.make_cache(per_source, max_new, prompt.shape[1])  # noqa: E731
         output = generate_tokens(step, reorder, make_cache, prompt, config,
                                  max_positions=model.decoder.spec.usable_positions, generator=generator,
-                                 best_step=best_step)
+                                 best_step=best_step, keep_rows=keep_rows)
     return with_step_outputs(output, encoded, steps) if config.return_dict_in_generate else output.sequences
 
 
