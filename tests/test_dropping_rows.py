@@ -1,4 +1,5 @@
-"""Greedy generate() drops ended rows from its cache and gives the same sequences as computing every row."""
+"""generate() drops ended rows (greedy) and finished sources (beam search) from its cache, and gives the same
+sequences as computing every row to the end."""
 
 from __future__ import annotations
 
@@ -27,8 +28,9 @@ def tiny_model() -> warmseq.EncoderDecoderModel:
 
 
 @pytest.mark.parametrize("bags", [False, True], ids=["bmm", "row-sums"])
-@pytest.mark.parametrize("kwargs", [dict(), dict(no_repeat_ngram_size=2, repetition_penalty=1.3)],
-                         ids=["plain", "transforms"])
+@pytest.mark.parametrize("kwargs", [dict(), dict(no_repeat_ngram_size=2, repetition_penalty=1.3),
+                                    dict(num_beams=3), dict(num_beams=3, length_penalty=0.5, num_return_sequences=2)],
+                         ids=["greedy", "greedy-transforms", "beam", "beam-returning-2"])
 def test_dropping_ended_rows_gives_the_same_sequences(bags, kwargs, monkeypatch):
     plan = KernelPlan.plain()
     plan.bags = [bags] * len(ROW_BUCKETS)
@@ -41,7 +43,7 @@ def test_dropping_ended_rows_gives_the_same_sequences(bags, kwargs, monkeypatch)
     monkeypatch.setattr(cache_module.DecoderCache, "keep_rows",
                         lambda self, rows: kept.append(rows.numel()) or real_keep(self, rows))
     dropping = model.generate(ids, attention_mask=mask, **settings)
-    assert kept and min(kept) < 6  # the path under test was taken
+    assert kept and min(kept) < 6 * kwargs.get("num_beams", 1)  # the path under test was taken
     real_generate_tokens = generate_module.generate_tokens
     monkeypatch.setattr(generate_module, "generate_tokens",
                         lambda *args, keep_rows=None, **kw: real_generate_tokens(*args, **kw))
@@ -49,9 +51,10 @@ def test_dropping_ended_rows_gives_the_same_sequences(bags, kwargs, monkeypatch)
     every_row = model.generate(ids, attention_mask=mask, **settings)
     assert not kept
     assert torch.equal(dropping, every_row)
-    ended = dropping[:, 1:] == EOS
-    ends = {int(row.float().argmax()) if row.any() else None for row in ended}
-    assert len(ends) > 1 and dropping.shape[1] > 3  # rows ended at different steps, and steps followed
+    if "num_beams" not in kwargs:
+        ended = dropping[:, 1:] == EOS
+        ends = {int(row.float().argmax()) if row.any() else None for row in ended}
+        assert len(ends) > 1 and dropping.shape[1] > 3  # rows ended at different steps, and steps followed
 
 
 def test_scores_asked_for_keep_every_row(monkeypatch):

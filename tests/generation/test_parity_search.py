@@ -109,6 +109,33 @@ def test_beam_search_matches_peer(peer: TinyPeer, kwargs: dict[str, Any]) -> Non
         torch.testing.assert_close(mine, theirs, atol=1e-4, rtol=0)
 
 
+@pytest.mark.parametrize("kwargs", BEAM_CASES, ids=lambda k: ",".join(f"{a}={b}" for a, b in k.items()))
+def test_beam_search_dropping_finished_sources_matches_peer(peer: TinyPeer, kwargs: dict[str, Any]) -> None:
+    kwargs = {"max_new_tokens": 12, **kwargs}
+    assert_same_tokens(peer, keep_rows=peer.keep_rows, **kwargs)
+
+
+def test_beam_search_drops_finished_sources_from_the_steps(peer: TinyPeer) -> None:
+    """A source whose finished hypotheses can no longer change leaves the steps, its beams all together."""
+    kept: list[list[int]] = []
+    step_rows: list[int] = []
+
+    def keep_rows(cache: Any, rows: torch.Tensor) -> Any:
+        kept.append(rows.tolist())
+        return peer.keep_rows(cache, rows)
+
+    def step(tokens: torch.Tensor, cache: Any) -> Any:
+        step_rows.append(tokens.shape[0])
+        return peer.step(tokens, cache)
+
+    settings = dict(num_beams=4, max_new_tokens=12, eos_token_id=EOS, pad_token_id=PAD, length_penalty=0.5)
+    got = generate_tokens(step, peer.reorder, peer.make_cache, peer.prompt(), GenerationConfig(**settings),
+                          max_positions=MAX_POSITIONS, keep_rows=keep_rows).sequences
+    assert torch.equal(got, peer.peer_generate(**settings))
+    assert kept and step_rows[0] == 12 and min(step_rows) in (4, 8), (kept, step_rows)
+    assert all(len(rows) % 4 == 0 and len({row // 4 for row in rows}) == len(rows) // 4 for rows in kept)
+
+
 def test_greedy_scores_match_peer(peer: TinyPeer) -> None:
     kwargs = dict(max_new_tokens=10, eos_token_id=EOS, pad_token_id=PAD, min_length=4, repetition_penalty=1.3)
     expected = peer.peer_generate(**kwargs, return_dict_in_generate=True, output_scores=True)

@@ -11,13 +11,13 @@ hypotheses and early_stopping is True, or at max_length.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import torch
 from torch import Tensor
 
-from warmseq.generation.greedy import DecodeLimits, Step, check_finite
+from warmseq.generation.greedy import DecodeLimits, KeepRows, Step, check_finite
 from warmseq.generation.logits import Transform, apply_transforms
 
 Cache = Any
@@ -75,14 +75,21 @@ def beam_search(
     *,
     generator: torch.Generator | None = None,
     scores_out: list[Tensor] | None = None,
+    keep_rows: KeepRows | None = None,
 ) -> tuple[BeamState, int]:
     """Run the search for `prompt` (batch, prompt_length); `cache` holds batch * beams rows.
 
-    Returns the final state and the number of new-token columns that the returned hypotheses may use.
+    Returns the final state and the number of new-token columns that the returned hypotheses may use. With
+    `keep_rows` (not with sampling or kept scores), the sources whose finished hypotheses can no longer
+    change (`frozen_sources`) leave the cache once they are a quarter of those it holds, and the steps left
+    work on the others; the result is the same.
     """
     batch, prompt_length = prompt.shape
     beams = settings.beams
     state = BeamState.start(prompt, beams, limits.max_length, fill_value)
+    everyone = state  # every source's finished hypotheses once sources leave the search
+    held: Tensor | None = None  # the sources `state` holds (indices into `everyone`); None: all of them
+    drops = keep_rows is not None and batch > 1 and not settings.do_sample and scores_out is None
     n_eos = 0 if limits.eos_ids is None else limits.eos_ids.numel()
     keep = max(2, 1 + n_eos) * beams
     source_offset = torch.arange(batch, device=prompt.device)[:, None] * beams  # (batch, 1)
@@ -112,9 +119,45 @@ def beam_search(
         update_can_improve(state, cur_len - prompt_length, limits.max_length - prompt_length, settings)
         if not should_continue(state, hits, settings.early_stopping):
             break
-        cache = reorder(cache, (parent + source_offset).view(-1))
+        parents = parent + source_offset  # (batch, beams): rows of the cache
+        frozen = frozen_sources(state, settings.early_stopping) if drops else None
+        if frozen is not None and 4 * int(frozen.sum()) >= batch:
+            kept = (~frozen).nonzero().flatten()  # (sources left,)
+            everyone = set_aside(everyone, state, held)
+            held = kept if held is None else held[kept]
+            state = select_sources(state, kept)
+            cache = keep_rows(cache, parents[kept].view(-1))  # reordered and dropped in one gather
+            batch = kept.numel()
+            source_offset = torch.arange(batch, device=prompt.device)[:, None] * beams
+        else:
+            cache = reorder(cache, parents.view(-1))
         new_tokens = state.running_tokens[:, :, cur_len - 1 : cur_len].reshape(batch * beams, 1)
-    return state, cur_len - prompt_length
+    return (state if held is None else set_aside(everyone, state, held)), cur_len - prompt_length
+
+
+def frozen_sources(state: BeamState, early_stopping: bool | str) -> Tensor:
+    """(batch,) bool: sources whose finished hypotheses can no longer change. `keep_finished` rules out
+    their candidates: no running beam can beat their finished ones (every slot full), or, with
+    early_stopping=True, every slot is full."""
+    frozen = ~state.can_improve[:, 0]
+    if early_stopping is True:
+        frozen |= state.is_finished.all(dim=-1)
+    return frozen
+
+
+def select_sources(state: BeamState, sources: Tensor) -> BeamState:
+    """The state of `sources` (n,) int64 only, in that order."""
+    return BeamState(**{f.name: getattr(state, f.name).index_select(0, sources) for f in fields(BeamState)})
+
+
+def set_aside(everyone: BeamState, state: BeamState, held: Tensor | None) -> BeamState:
+    """`everyone` with the finished hypotheses of the sources `state` holds (`held`; None: `state` holds all
+    of them) written in: what the results are read from once sources leave the search."""
+    if held is None:
+        return state  # the first time: `state` itself, which the search then replaces by a selection
+    for name in ("finished_tokens", "finished_scores", "finished_lengths", "is_finished"):
+        getattr(everyone, name)[held] = getattr(state, name)
+    return everyone
 
 
 def pick_candidates(

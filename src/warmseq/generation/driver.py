@@ -7,8 +7,8 @@ search and num_return_sequences otherwise. The model side provides three callabl
     reorder(cache, row_index (rows,)) -> cache whose row r is the old row row_index[r]
     make_cache(rows_per_source, max_new_len) -> a fresh cache for batch * rows_per_source rows
 
-and may provide `keep_rows(cache, kept (n,)) -> cache of those rows only`, which greedy search uses to stop
-computing rows that have ended.
+and may provide `keep_rows(cache, kept (n,)) -> cache of those rows only` (a source's rows kept together), which
+greedy and beam search use to stop computing rows and sources that have ended.
 
 `step` is called first with the whole prompt, then with one token per row. The search may change the
 returned logits in place.
@@ -87,7 +87,7 @@ def generate_tokens(
     `max_positions`: how many positions the decoder can embed (None: unlimited); the resolved max_length must
     fit. `generator` seeds sampling (None uses torch's global generator). `best_step`, where the model side
     has one, serves greedy steps that need only each row's best token. `keep_rows`, where the model side has
-    one, lets greedy search drop ended rows from the cache (`iterate_tokens`).
+    one, lets greedy search drop ended rows and beam search finished sources from the cache.
     """
     config.validate()
     check_prompt(decoder_prompt)
@@ -111,6 +111,7 @@ def generate_tokens(
             beam_fill_value(config),
             generator=generator,
             scores_out=scores_out,
+            keep_rows=keep_rows,
         )
         sequences, sequence_scores = best_hypotheses(state, config.num_return_sequences, prompt_length)
         scores = tuple(scores_out) if scores_out is not None else None

@@ -104,19 +104,23 @@ class DecoderCache:
 
 
     def keep_rows(self, rows: Tensor) -> DecoderCache:
-        """A cache of only `rows` (n,) int64 of this one, in that order, each its own source (greedy search
-        dropping ended rows): their filled positions, keys and values of their sources, and mask."""
+        """A cache of only `rows` (n,) int64 of this one, in that order: their filled positions, and the keys,
+        values and mask of their sources. A source's rows stay together (greedy search dropping ended rows,
+        one row per source; beam search dropping finished sources' beams, reordering the rest at once)."""
         filled = self.layers[0].length if self.layers else 0
-        layers, _, _, heads, capacity, head_dim = self.buffer.shape
+        layers, _, held_rows, heads, capacity, head_dim = self.buffer.shape
+        per_source = held_rows // self.memory_kv[0][0].shape[0]
+        sources = rows.view(-1, per_source)[:, 0] // per_source  # (sources kept,)
         buffer = self.buffer.new_empty((layers, 2, rows.numel(), heads, capacity, head_dim))
         torch.index_select(self.buffer[..., :filled, :], 2, rows, out=buffer[..., :filled, :])
         caches = [SelfAttentionCache(keys, values, filled) for keys, values in buffer]
-        memory_kv = [(select_sources(keys, rows), select_sources(values, rows)) for keys, values in self.memory_kv]
-        memory_mask = None if self.memory_mask is None else self.memory_mask.index_select(0, rows)
+        memory_kv = [(select_sources(keys, sources), select_sources(values, sources))
+                     for keys, values in self.memory_kv]
+        memory_mask = None if self.memory_mask is None else self.memory_mask.index_select(0, sources)
         bags = None
         if self.memory_bags is not None:
-            sources, _, src_len, _ = memory_kv[0][0].shape
-            bags = MemoryBags.build(sources, heads, 1, src_len, head_dim, rows.device)
+            src_len = memory_kv[0][0].shape[2]
+            bags = MemoryBags.build(sources.numel(), heads, per_source, src_len, head_dim, rows.device)
         return DecoderCache(buffer, caches, memory_kv, memory_mask, self.position, memory_bags=bags)
 
 
