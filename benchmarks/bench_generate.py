@@ -9,6 +9,8 @@ Usage:
   python benchmarks/bench_generate.py --sweep                      # the whole table, ~5 min on a quiet machine
   python benchmarks/bench_generate.py [--rounds 5] [--cases greedy1,beam1,sample1,greedy16,beam16] [--memory]
   python benchmarks/bench_generate.py --device cuda --cases gpu    # GPU: batch 1, 16, 64; float32 and bf16
+  python benchmarks/bench_generate.py --folder CHECKPOINT --data data/debian-synopsis/validation.jsonl
+      # a fine-tuned checkpoint on real sources, rows ending at their own end tokens
 """
 
 from __future__ import annotations
@@ -127,6 +129,40 @@ def run_speed(folder: Path, cases: list[str], rounds: int, new_tokens: int) -> N
         print(f"{case:<10} {peer_ms:>12.2f} {ours_ms:>15.2f} {peer_ms / ours_ms:>8.2f}x  {result['same']}", flush=True)
 
 
+def run_data(folder: Path, data: Path, examples: int, batch: int, rounds: int, new_tokens: int) -> None:
+    """Real sources with the checkpoint's own end tokens: the first `examples` records of `data` (its `text`
+    field) in length-sorted batches, greedy and beam 4, whole passes; rows end at their own step."""
+    import warmseq
+    from warmseq.cli.batches import length_sorted_batches
+    from warmseq.cli.sources import read_file_sources
+
+    peer, ours = load_both(folder)
+    tokenizer = warmseq.AutoTokenizer.from_pretrained(folder)
+    texts = read_file_sources(data, "text")[:examples]
+    ids = [tokenizer(text, truncation=True, max_length=64)["input_ids"] for text in texts]
+    batches = list(length_sorted_batches(ids, batch, tokenizer.pad_token_id))
+    print(f"{len(texts)} sources of {data} in batches of {batch}, at most {new_tokens} new tokens, "
+          f"median of {rounds} rounds: ms per source")
+    print(f"{'case':<8} {'peer ms':>9} {'ours ms':>9} {'speed-up':>8}  same tokens as the peer")
+    for label, kwargs in (("greedy", dict(num_beams=1)), ("beam4", dict(num_beams=4))):
+        kwargs = {**kwargs, "max_new_tokens": new_tokens}
+
+        def peer_pass(kwargs=kwargs) -> list[torch.Tensor]:
+            with torch.no_grad():
+                return [peer.generate(input_ids=b.input_ids, attention_mask=b.attention_mask, **kwargs)
+                        for b in batches]
+
+        def ours_pass(kwargs=kwargs) -> list[torch.Tensor]:
+            return [ours.generate(b.input_ids, attention_mask=b.attention_mask, **kwargs) for b in batches]
+
+        pairs = list(zip(peer_pass(), ours_pass(), strict=True))
+        same = sum(p.shape == o.shape and torch.equal(p, o) for p, o in pairs)
+        times = timed_rounds({"peer": peer_pass, "ours": ours_pass}, rounds)
+        peer_ms, ours_ms = (median(times[side]) * 1000 / len(texts) for side in ("peer", "ours"))
+        print(f"{label:<8} {peer_ms:>9.2f} {ours_ms:>9.2f} {peer_ms / ours_ms:>7.2f}x  "
+              f"{same}/{len(pairs)} batches", flush=True)
+
+
 def run_gpu(folder: Path, rounds: int, new_tokens: int, device: str) -> None:
     """Batch 1, 16, 64 greedy and beam 4 on the GPU: the peer and warmseq in float32 (warmseq's default there:
     the static step compiled with CUDA graphs), and beside it warmseq's dynamic eager step and bf16."""
@@ -202,12 +238,16 @@ def main() -> None:
     parser.add_argument("--cases", default=",".join(DEFAULT_CASES), help=f"some of {', '.join(CASES)}, or gpu")
     parser.add_argument("--sweep", action="store_true", help="greedy and beam 4 over batch sizes, with int8 and bf16")
     parser.add_argument("--compute-types", default="float32,int8,bf16", help="with --sweep")
-    parser.add_argument("--new-tokens", type=int, default=None, help="default 64, 32 with --sweep")
+    parser.add_argument("--new-tokens", type=int, default=None, help="default 64, 32 with --sweep or --data")
     parser.add_argument("--keep-plan", action="store_true", help="use the cached CPU kernel plan")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--memory", action="store_true", help="also measure beam-4 batch-16 peak memory")
     parser.add_argument("--memory-child")
     parser.add_argument("--folder")
+    parser.add_argument("--data", help="real sources (a .jsonl with a 'text' field) for a fine-tuned --folder: "
+                        "greedy and beam 4 with its own end tokens")
+    parser.add_argument("--examples", type=int, default=256, help="with --data")
+    parser.add_argument("--batch-size", type=int, default=16, help="with --data")
     args = parser.parse_args()
     if args.memory_child:
         peak_memory_child(args.folder, args.memory_child)
@@ -216,14 +256,16 @@ def main() -> None:
     folder = Path(args.folder) if args.folder else default_pair_folder()
     build_pair(folder)
     rounds = args.rounds or (3 if args.sweep else 5)
-    new_tokens = args.new_tokens or (32 if args.sweep else 64)
+    new_tokens = args.new_tokens or (32 if args.sweep or args.data else 64)
     print(f"threads={count} rounds={rounds} torch={torch.__version__} new tokens={new_tokens}")
     if args.device != "cpu":
         run_gpu(folder, rounds, new_tokens, args.device)
         return
     if not args.keep_plan:
         measure_kernel_plan()
-    if args.sweep:
+    if args.data:
+        run_data(folder, Path(args.data), args.examples, args.batch_size, rounds, new_tokens)
+    elif args.sweep:
         compute_types = tuple(k for k in args.compute_types.split(",") if k)
         if "float32" not in compute_types:
             compute_types = ("float32", *compute_types)
