@@ -102,7 +102,6 @@ class DecoderCache:
             layer.keys, layer.values = keys, values
         return self
 
-
     def keep_rows(self, rows: Tensor) -> DecoderCache:
         """A cache of only `rows` (n,) int64 of this one, in that order: their filled positions, and the keys,
         values and mask of their sources. A source's rows stay together (greedy search dropping ended rows,
