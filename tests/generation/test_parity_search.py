@@ -54,8 +54,8 @@ def test_greedy_matches_peer(peer: TinyPeer, kwargs: dict[str, Any], drops_rows:
     assert_same_tokens(peer, keep_rows=peer.keep_rows if drops_rows else None, **kwargs)
 
 
-def test_greedy_drops_ended_rows_from_the_steps(peer: TinyPeer) -> None:
-    """Once a quarter of the rows it holds have ended, the cache keeps the others and steps see only them."""
+def generate_recording_rows(peer: TinyPeer, **settings: Any) -> tuple[torch.Tensor, list[list[int]], list[int]]:
+    """generate_tokens dropping rows: the sequences, the rows each `keep_rows` kept, and each step's row count."""
     kept: list[list[int]] = []
     step_rows: list[int] = []
 
@@ -67,10 +67,16 @@ def test_greedy_drops_ended_rows_from_the_steps(peer: TinyPeer) -> None:
         step_rows.append(tokens.shape[0])
         return peer.step(tokens, cache)
 
-    config = GenerationConfig(max_new_tokens=12, eos_token_id=EOS, pad_token_id=PAD)
-    got = generate_tokens(step, peer.reorder, peer.make_cache, peer.prompt(), config, max_positions=MAX_POSITIONS,
-                          keep_rows=keep_rows).sequences
-    assert torch.equal(got, peer.peer_generate(max_new_tokens=12, eos_token_id=EOS, pad_token_id=PAD))
+    got = generate_tokens(step, peer.reorder, peer.make_cache, peer.prompt(), GenerationConfig(**settings),
+                          max_positions=MAX_POSITIONS, keep_rows=keep_rows).sequences
+    return got, kept, step_rows
+
+
+def test_greedy_drops_ended_rows_from_the_steps(peer: TinyPeer) -> None:
+    """Once a quarter of the rows it holds have ended, the cache keeps the others and steps see only them."""
+    settings = dict(max_new_tokens=12, eos_token_id=EOS, pad_token_id=PAD)
+    got, kept, step_rows = generate_recording_rows(peer, **settings)
+    assert torch.equal(got, peer.peer_generate(**settings))
     assert kept and step_rows[0] == 3 and min(step_rows) < 3, (kept, step_rows)
     assert len(step_rows) == got.shape[1] - 1
 
@@ -117,20 +123,8 @@ def test_beam_search_dropping_finished_sources_matches_peer(peer: TinyPeer, kwar
 
 def test_beam_search_drops_finished_sources_from_the_steps(peer: TinyPeer) -> None:
     """A source whose finished hypotheses can no longer change leaves the steps, its beams all together."""
-    kept: list[list[int]] = []
-    step_rows: list[int] = []
-
-    def keep_rows(cache: Any, rows: torch.Tensor) -> Any:
-        kept.append(rows.tolist())
-        return peer.keep_rows(cache, rows)
-
-    def step(tokens: torch.Tensor, cache: Any) -> Any:
-        step_rows.append(tokens.shape[0])
-        return peer.step(tokens, cache)
-
     settings = dict(num_beams=4, max_new_tokens=12, eos_token_id=EOS, pad_token_id=PAD, length_penalty=0.5)
-    got = generate_tokens(step, peer.reorder, peer.make_cache, peer.prompt(), GenerationConfig(**settings),
-                          max_positions=MAX_POSITIONS, keep_rows=keep_rows).sequences
+    got, kept, step_rows = generate_recording_rows(peer, **settings)
     assert torch.equal(got, peer.peer_generate(**settings))
     assert kept and step_rows[0] == 12 and min(step_rows) in (4, 8), (kept, step_rows)
     assert all(len(rows) % 4 == 0 and len({row // 4 for row in rows}) == len(rows) // 4 for rows in kept)

@@ -26,12 +26,7 @@ def test_every_path_gives_the_peers_tokens(pair, first, batch, kwargs, monkeypat
     plan = plan_with_first(first)
     monkeypatch.setattr(linear, "current_plan", lambda: plan)
     monkeypatch.setattr(packed, "current_plan", lambda: plan)
-    peer, ours = pair
-    torch.manual_seed(2)
-    ids, mask = padded_batch(99, batch=batch, length=2 * batch + 4)
-    with torch.no_grad():
-        expected = peer.generate(input_ids=ids, attention_mask=mask, **SPECIAL, **kwargs)
-    assert torch.equal(ours.generate(ids, attention_mask=mask, **kwargs), expected)
+    assert_peer_tokens(pair, batch, kwargs)
 
 
 @pytest.mark.parametrize("bags", [True, False])
@@ -45,10 +40,15 @@ def test_cross_attention_by_bags_or_products_gives_the_peers_tokens(pair, bags, 
     calls = []
     real = attention.attend_bags
     monkeypatch.setattr(attention, "attend_bags", lambda *args: calls.append(1) or real(*args))
+    assert_peer_tokens(pair, batch, kwargs)
+    assert bool(calls) == bags
+
+
+def assert_peer_tokens(pair, batch: int, kwargs: dict) -> None:  # noqa: F811
+    """Padded sources of `batch` rows: warmseq's generate() gives the peer's tokens."""
     peer, ours = pair
     torch.manual_seed(2)
     ids, mask = padded_batch(99, batch=batch, length=2 * batch + 4)
     with torch.no_grad():
         expected = peer.generate(input_ids=ids, attention_mask=mask, **SPECIAL, **kwargs)
     assert torch.equal(ours.generate(ids, attention_mask=mask, **kwargs), expected)
-    assert bool(calls) == bags
