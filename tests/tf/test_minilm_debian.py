@@ -59,4 +59,4 @@ def test_minilm_bert2bert_generates_the_pytorch_tokens(tmp_path, minilm_dir):
         if "num_beams" in settings:
             scores = got.sequences_scores.numpy()
             assert np.abs(scores - expected.sequences_scores.numpy()).max() < 1e-4
-            assert len(set(np.round(scores, 3))) == len(scores)  # each source scores its own way
+            assert np.diff(np.sort(scores)).min() > 1e-4  # each source scores its own way, beyond the tolerance
