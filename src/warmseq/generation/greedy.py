@@ -112,11 +112,12 @@ def iterate_tokens(
                 unfinished = still
             else:
                 unfinished[held] = still
-            if not bool(still.any()):
+            left = int(still.sum())  # one read back serves both the end check and the drop check
+            if not left:
                 return
         if cur_len >= limits.max_length:
             return
-        if drops_rows and 4 * int((~still).sum()) >= still.numel():
+        if drops_rows and 4 * (still.numel() - left) >= still.numel():
             kept = still.nonzero().flatten()
             cache = keep_rows(cache, kept)
             held = kept if held is None else held[kept]

@@ -113,7 +113,7 @@ class DecoderCache:
         buffer = self.buffer.new_empty((layers, 2, rows.numel(), heads, capacity, head_dim))
         torch.index_select(self.buffer[..., :filled, :], 2, rows, out=buffer[..., :filled, :])
         caches = [SelfAttentionCache(keys, values, filled) for keys, values in buffer]
-        memory_kv = [(select_sources(keys, sources), select_sources(values, sources))
+        memory_kv = [(memory_of_sources(keys, sources), memory_of_sources(values, sources))
                      for keys, values in self.memory_kv]
         memory_mask = None if self.memory_mask is None else self.memory_mask.index_select(0, sources)
         bags = None
@@ -123,7 +123,7 @@ class DecoderCache:
         return DecoderCache(buffer, caches, memory_kv, memory_mask, self.position, memory_bags=bags)
 
 
-def select_sources(x: Tensor, sources: Tensor) -> Tensor:
+def memory_of_sources(x: Tensor, sources: Tensor) -> Tensor:
     """`x.index_select(0, sources)` for (sources, heads, src_len, head_dim) keys or values, keeping keys laid
     out for `memory_bags` (head_dim before src_len in memory) so."""
     if x.shape[-1] > 1 and x.shape[-2] > 1 and x.transpose(-2, -1).is_contiguous():
