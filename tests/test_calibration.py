@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import threading
+import time
 
 import pytest
 import torch
@@ -143,3 +148,61 @@ def test_the_plan_says_per_source_count_whether_cross_attention_by_bags_pays():
     del body["bags"]  # a plan without the decision is measured again, not read with a guess
     with pytest.raises(ValueError, match="bags"):
         KernelPlan.from_json(json.dumps(body))
+
+
+def test_threads_that_find_no_plan_wait_for_the_one_measuring(fresh_plans, monkeypatch):
+    measured = []
+
+    def slow_calibration(*_args, **_kwargs) -> KernelPlan:
+        measured.append(threading.get_ident())
+        time.sleep(0.3)  # the other threads ask while this one measures
+        return small_calibration()
+
+    monkeypatch.setattr(calibration, "calibrate", slow_calibration)
+    start, plans = threading.Barrier(3), []
+
+    def ask() -> None:
+        start.wait()
+        plans.append(plan_for("1", torch.get_num_threads()))
+
+    threads = [threading.Thread(target=ask) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(plans) == 3 and len(measured) == 1
+    assert all(plan.rankings == plans[0].rankings for plan in plans)
+
+
+# each child waits until all have started, then asks for the plan; a measurement leaves a file named by its pid
+PLAN_CHILD = """
+import json, os, sys, time
+from pathlib import Path
+from warmseq.modeling import calibration
+folder, children = Path(os.environ["WARMSEQ_CACHE_DIR"]), int(sys.argv[1])
+measure = calibration.calibrate
+def slow_calibration(*args, **kwargs):
+    (folder / f"measured-{os.getpid()}").touch()
+    time.sleep(1.0)
+    return measure({"head": (512, 16), "up": (48, 16), "down": (16, 48)}, evicting_bytes=2**16, passes=1,
+                   training_shape=(64, 96, 32), cross_attention_shape=(2, 8, 4))
+calibration.calibrate = slow_calibration
+(folder / f"ready-{os.getpid()}").touch()
+deadline = time.monotonic() + 120
+while len(list(folder.glob("ready-*"))) < children and time.monotonic() < deadline:
+    time.sleep(0.01)
+print(json.dumps(calibration.current_plan().rankings))
+"""
+
+
+def test_processes_that_find_no_plan_wait_for_the_one_measuring(tmp_path):
+    # a torchrun job or a server's workers start together on a fresh machine: one measures, the others read
+    env = {**os.environ, calibration.ENV_CACHE_DIR: str(tmp_path)}
+    env.pop(calibration.ENV_SWITCH, None)
+    children = [subprocess.Popen([sys.executable, "-c", PLAN_CHILD, "3"], env=env, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    outputs = [child.communicate(timeout=300) for child in children]
+    assert [child.returncode for child in children] == [0, 0, 0], [err for _, err in outputs]
+    assert len(list(tmp_path.glob("ready-*"))) == 3
+    assert len(list(tmp_path.glob("measured-*"))) == 1
+    assert len({out for out, _ in outputs}) == 1 and json.loads(outputs[0][0])["head"]

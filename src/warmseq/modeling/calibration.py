@@ -4,6 +4,8 @@ Measured once per processor, torch version and thread count with a short run (a 
 three representative weights, the weights evicted from cache as in decoding; the greedy head's bf16 screen;
 a decode step's cross-attention by `bmm` and by weighted row sums), then kept as JSON in the
 user's cache folder (`WARMSEQ_CACHE_DIR`, else `$XDG_CACHE_HOME/warmseq`, else `~/.cache/warmseq`).
+Threads and processes that start together on a machine without a plan (a `torchrun` job, a server's
+workers) wait for the first of them to measure, then read its plan (`file_lock.py`).
 `WARMSEQ_CPU_KERNELS=0` turns the CPU paths off: every product is `F.linear`, cross-attention is `bmm`, and
 nothing is measured.
 Constants tuned on one processor would make another slower than plain `F.linear` (MKL on Intel is fast).
@@ -25,6 +27,7 @@ from pathlib import Path
 import torch
 
 from warmseq.atomic import write_text_atomic
+from warmseq.file_lock import exclusive_lock
 from warmseq.generation.row_max import row_max
 from warmseq.modeling.memory_bags import MemoryBags, attend_bags
 from warmseq.modeling.products import (
@@ -176,10 +179,23 @@ def plan_for(switch: str, threads: int) -> KernelPlan:
         return KernelPlan.plain()
     machine = machine_key()
     path = plan_file(machine)
+    plan = read_plan(path)
+    if plan is not None:
+        return plan
+    # the first thread or process to get here measures; the others wait, then read the plan it kept, rather
+    # than measure on a machine it is loading
+    with exclusive_lock(path.with_suffix(".lock")):
+        return read_plan(path) or measure_plan(machine, path)
+
+
+def read_plan(path: Path) -> KernelPlan | None:
     try:
         return KernelPlan.from_json(path.read_text())
     except (OSError, ValueError, KeyError, TypeError):
-        pass
+        return None
+
+
+def measure_plan(machine: str, path: Path) -> KernelPlan:
     logger.info("warmseq: measuring CPU product paths once for %s (kept in %s)", machine, path)
     plan = calibrate()
     plan.machine = machine
