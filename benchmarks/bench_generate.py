@@ -1,13 +1,14 @@
 """warmseq vs the peer generating with the same MiniLM bert2bert weights, in one process.
 
-Source 128 tokens, exactly `--new-tokens` new tokens (no end token), fp32 unless a compute type says
-otherwise. Prints ms per new token and speed ratios; `--sweep` runs greedy and beam 4 over batch sizes (the
-row sweep) with warmseq's int8 and bf16 beside them; `--memory` then measures peak memory of beam 4 at
-batch 16, each side in a fresh subprocess. The CPU kernel plan is measured afresh first (`--keep-plan`
-keeps the cached one), so the figures are for this machine as it is now.
+Sources of 128 tokens (`--lengths`: others), exactly `--new-tokens` new tokens (no end token), fp32 unless
+a compute type says otherwise. Prints ms per new token and speed ratios; `--sweep` runs greedy and beam 4
+over batch sizes (the row sweep) with warmseq's int8 and bf16 beside them; `--memory` then measures peak
+memory of beam 4 at batch 16, each side in a fresh subprocess. The CPU kernel plan is measured afresh first
+(`--keep-plan` keeps the cached one), so the figures are for this machine as it is now.
 Usage:
   python benchmarks/bench_generate.py --sweep                      # the whole table, ~5 min on a quiet machine
   python benchmarks/bench_generate.py [--rounds 5] [--cases greedy1,beam1,sample1,greedy16,beam16] [--memory]
+  python benchmarks/bench_generate.py --lengths 32,128,256,512   # source lengths, 1 and 16 rows
   python benchmarks/bench_generate.py --device cuda --cases gpu    # GPU: batch 1, 16, 64; float32 and bf16
   python benchmarks/bench_generate.py --folder CHECKPOINT --data data/debian-synopsis/validation.jsonl
       # a fine-tuned checkpoint on real sources, rows ending at their own end tokens
@@ -46,6 +47,8 @@ DEFAULT_CASES = ("greedy1", "beam1", "sample1", "greedy16")
 GREEDY_SWEEP = (1, 2, 4, 8, 12, 15, 16, 24, 32, 64)  # rows = batch
 BEAM_SWEEP = (1, 2, 3, 4, 6, 8, 12, 16)  # beam 4: rows = 4 x batch, 4 to 64
 GPU_BATCHES = (1, 16, 64)
+LENGTH_CASES = (("greedy", 1, {}), ("beam4 b1", 1, dict(num_beams=4)), ("greedy", 16, {}),
+                ("beam4 b4", 4, dict(num_beams=4)))  # --lengths: (label, batch, generate keywords)
 SPECIAL = dict(eos_token_id=None, decoder_start_token_id=101, pad_token_id=0)
 # columns that are not compute types: the decode step's layout (the default is static and compiled on CUDA,
 # dynamic and eager on CPU)
@@ -82,8 +85,8 @@ def calls_for(peer, ours, ids: torch.Tensor, kwargs: dict, compute_types: tuple[
 
 
 def run_case(peer, ours, batch: int, kwargs: dict, rounds: int, compute_types: tuple[str, ...],
-             new_tokens: int, device: str = "cpu") -> dict:
-    ids = source_batch(batch).to(device)
+             new_tokens: int, device: str = "cpu", source_length: int = 128) -> dict:
+    ids = source_batch(batch, source_length).to(device)
     kwargs = {**SPECIAL, "max_new_tokens": new_tokens, **kwargs}
     calls = calls_for(peer, ours, ids, kwargs, compute_types)
     same = "n/a (sampled)"
@@ -117,6 +120,21 @@ def run_sweep(folder: Path, rounds: int, compute_types: tuple[str, ...], new_tok
     for batch in BEAM_SWEEP:
         result = run_case(peer, ours, batch, dict(num_beams=4), rounds, compute_types, new_tokens)
         print_row(f"beam4 b{batch}", 4 * batch, result, compute_types)
+
+
+def run_lengths(folder: Path, lengths: list[int], rounds: int, new_tokens: int) -> None:
+    """Greedy and beam 4 at 1 and 16 rows over sources of each length: where the encoder's share grows."""
+    peer, ours = load_both(folder)
+    print(f"source lengths: ms per new token, {new_tokens} new tokens, median of {rounds} rounds")
+    print(f"{'tokens':>6} {'case':<9} {'rows':>4} {'peer ms':>9} {'ours ms':>9} {'speed-up':>8}  "
+          "same tokens as the peer")
+    for length in lengths:
+        for label, batch, kwargs in LENGTH_CASES:
+            result = run_case(peer, ours, batch, kwargs, rounds, ("float32",), new_tokens, source_length=length)
+            peer_ms, ours_ms = result["ms"]["peer"], result["ms"]["float32"]
+            rows = batch * kwargs.get("num_beams", 1)
+            print(f"{length:>6} {label:<9} {rows:>4} {peer_ms:>9.2f} {ours_ms:>9.2f} {peer_ms / ours_ms:>7.2f}x  "
+                  f"{result['same']}", flush=True)
 
 
 def run_speed(folder: Path, cases: list[str], rounds: int, new_tokens: int) -> None:
@@ -237,6 +255,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=None, help="default 5, 3 with --sweep")
     parser.add_argument("--cases", default=",".join(DEFAULT_CASES), help=f"some of {', '.join(CASES)}, or gpu")
     parser.add_argument("--sweep", action="store_true", help="greedy and beam 4 over batch sizes, with int8 and bf16")
+    parser.add_argument("--lengths", help="source lengths in tokens, e.g. 32,128,256,512: greedy and beam 4 "
+                        "at 1 and 16 rows over each")
     parser.add_argument("--compute-types", default="float32,int8,bf16", help="with --sweep")
     parser.add_argument("--new-tokens", type=int, default=None, help="default 64, 32 with --sweep or --data")
     parser.add_argument("--keep-plan", action="store_true", help="use the cached CPU kernel plan")
@@ -255,8 +275,8 @@ def main() -> None:
     count = threads()
     folder = Path(args.folder) if args.folder else default_pair_folder()
     build_pair(folder)
-    rounds = args.rounds or (3 if args.sweep else 5)
-    new_tokens = args.new_tokens or (32 if args.sweep or args.data else 64)
+    rounds = args.rounds or (3 if args.sweep or args.lengths else 5)
+    new_tokens = args.new_tokens or (32 if args.sweep or args.data or args.lengths else 64)
     print(f"threads={count} rounds={rounds} torch={torch.__version__} new tokens={new_tokens}")
     if args.device != "cpu":
         run_gpu(folder, rounds, new_tokens, args.device)
@@ -265,6 +285,11 @@ def main() -> None:
         measure_kernel_plan()
     if args.data:
         run_data(folder, Path(args.data), args.examples, args.batch_size, rounds, new_tokens)
+    elif args.lengths:
+        lengths = [int(length) for length in args.lengths.split(",") if length]
+        if not all(2 < length <= 512 for length in lengths):
+            parser.error(f"--lengths: each from 3 to 512 tokens (MiniLM's positions), got {args.lengths}")
+        run_lengths(folder, lengths, rounds, new_tokens)
     elif args.sweep:
         compute_types = tuple(k for k in args.compute_types.split(",") if k)
         if "float32" not in compute_types:
