@@ -229,13 +229,13 @@ def run_memory(folder: Path) -> None:
 
 def measure_kernel_plan() -> None:
     """Measure the CPU kernel plan afresh (and keep it), printing the first path per kind and rows."""
+    from warmseq.atomic import write_text_atomic
     from warmseq.modeling import calibration
 
     plan = calibration.calibrate()
     plan.machine = calibration.machine_key()
     path = calibration.plan_file(plan.machine)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(plan.to_json())
+    write_text_atomic(path, plan.to_json())
     calibration.plan_for.cache_clear()
     print(f"kernel plan ({plan.machine}), fastest path by rows:")
     for kind, rankings in plan.rankings.items():
@@ -250,13 +250,25 @@ def measure_kernel_plan() -> None:
     print(f"  cross-attention by row sums, by sources: {bags}")
 
 
+def source_lengths(text: str) -> list[int]:
+    """--lengths: checked when the arguments are read, before minutes of measuring."""
+    try:
+        lengths = [int(length) for length in text.split(",") if length.strip()]
+    except ValueError:
+        lengths = []
+    if not lengths or not all(2 < length <= 512 for length in lengths):
+        raise argparse.ArgumentTypeError(f"expected token counts from 3 to 512 (MiniLM's positions), such as "
+                                         f"32,128,512; got {text!r}")
+    return lengths
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=None, help="default 5, 3 with --sweep")
     parser.add_argument("--cases", default=",".join(DEFAULT_CASES), help=f"some of {', '.join(CASES)}, or gpu")
     parser.add_argument("--sweep", action="store_true", help="greedy and beam 4 over batch sizes, with int8 and bf16")
-    parser.add_argument("--lengths", help="source lengths in tokens, e.g. 32,128,256,512: greedy and beam 4 "
-                        "at 1 and 16 rows over each")
+    parser.add_argument("--lengths", type=source_lengths, default=[],
+                        help="source lengths in tokens, e.g. 32,128,256,512: greedy and beam 4, 1 and 16 rows")
     parser.add_argument("--compute-types", default="float32,int8,bf16", help="with --sweep")
     parser.add_argument("--new-tokens", type=int, default=None, help="default 64, 32 with --sweep or --data")
     parser.add_argument("--keep-plan", action="store_true", help="use the cached CPU kernel plan")
@@ -286,10 +298,7 @@ def main() -> None:
     if args.data:
         run_data(folder, Path(args.data), args.examples, args.batch_size, rounds, new_tokens)
     elif args.lengths:
-        lengths = [int(length) for length in args.lengths.split(",") if length]
-        if not all(2 < length <= 512 for length in lengths):
-            parser.error(f"--lengths: each from 3 to 512 tokens (MiniLM's positions), got {args.lengths}")
-        run_lengths(folder, lengths, rounds, new_tokens)
+        run_lengths(folder, args.lengths, rounds, new_tokens)
     elif args.sweep:
         compute_types = tuple(k for k in args.compute_types.split(",") if k)
         if "float32" not in compute_types:

@@ -206,3 +206,16 @@ def test_processes_that_find_no_plan_wait_for_the_one_measuring(tmp_path):
     assert len(list(tmp_path.glob("ready-*"))) == 3
     assert len(list(tmp_path.glob("measured-*"))) == 1
     assert len({out for out, _ in outputs}) == 1 and json.loads(outputs[0][0])["head"]
+
+
+def test_a_path_is_timed_by_its_fastest_pass_after_a_warm_up():
+    # the first call of a path is slow (kernel choice, allocation), and another process may hold the core for
+    # one pass: neither may decide the ranking, which is kept for good
+    calls = []
+
+    def run() -> None:
+        calls.append(None)
+        time.sleep(0.05 if len(calls) in (1, 3) else 0.002)  # the warm-up and the second timed pass are slow
+
+    best = calibration.best_of_passes({"path": run}, passes=3)
+    assert len(calls) == 4 and 0.002 <= best["path"] < 0.02

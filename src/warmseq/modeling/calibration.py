@@ -317,15 +317,16 @@ def time_training_paths(shape: tuple[int, int, int], passes: int) -> dict[str, f
 
 
 def best_of_passes(runs: dict[str, Callable[[], object]], passes: int) -> dict[str, float]:
-    """Seconds of each run: the least of `passes` passes in which the process had the CPU (other work on the
-    machine only ever adds time). The passes alternate between the runs, so that a burst of other work slows
-    them alike, after a first pass that warms up (kernel choice, allocation)."""
+    """Seconds of each run: the least of `passes` timed passes, after one pass that warms up (kernel choice,
+    allocation) and is not kept. Other work on the machine only ever adds time, so the least pass is the
+    closest to the run's own time; the passes alternate between the runs, so that a burst of other work
+    slows them alike."""
+    for run in runs.values():
+        run()
     best = dict.fromkeys(runs, float("inf"))
-    for _ in range(passes + 1):
+    for _ in range(passes):
         for name, run in runs.items():
-            cpu, wall = time.process_time(), time.perf_counter()
+            start = time.perf_counter()
             run()
-            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-            if cpu >= 0.8 * wall or best[name] == float("inf"):  # else another process held our core
-                best[name] = min(best[name], wall)
+            best[name] = min(best[name], time.perf_counter() - start)
     return best
