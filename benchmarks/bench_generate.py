@@ -264,13 +264,13 @@ def source_lengths(text: str) -> list[int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rounds", type=int, default=None, help="default 5, 3 with --sweep")
+    parser.add_argument("--rounds", type=int, default=None, help="default 5, 3 with --sweep or --lengths")
     parser.add_argument("--cases", default=",".join(DEFAULT_CASES), help=f"some of {', '.join(CASES)}, or gpu")
     parser.add_argument("--sweep", action="store_true", help="greedy and beam 4 over batch sizes, with int8 and bf16")
     parser.add_argument("--lengths", type=source_lengths, default=[],
                         help="source lengths in tokens, e.g. 32,128,256,512: greedy and beam 4, 1 and 16 rows")
     parser.add_argument("--compute-types", default="float32,int8,bf16", help="with --sweep")
-    parser.add_argument("--new-tokens", type=int, default=None, help="default 64, 32 with --sweep or --data")
+    parser.add_argument("--new-tokens", type=int, default=None, help="default 64, 32 with --sweep, --data or --lengths")
     parser.add_argument("--keep-plan", action="store_true", help="use the cached CPU kernel plan")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--memory", action="store_true", help="also measure beam-4 batch-16 peak memory")
