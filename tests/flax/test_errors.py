@@ -60,3 +60,15 @@ def test_training_call_needs_a_dropout_key(flax_model):
     ids, mask = padded_batch(99, 0)
     with pytest.raises(ValueError, match=r"train=True needs dropout_rng=jax.random.key"):
         flax_model(input_ids=ids, attention_mask=mask, decoder_input_ids=ids, train=True)
+
+
+@pytest.mark.parametrize("field", ["decoder_start_token_id", "pad_token_id"])
+def test_labels_need_the_start_and_pad_ids(flax_model, field):
+    ids, mask = padded_batch(99, 0)
+    kept = getattr(flax_model.config, field)
+    setattr(flax_model.config, field, None)
+    try:
+        with pytest.raises(ValueError, match=f"labels were given but model.config.{field} is not set"):
+            flax_model(input_ids=ids, attention_mask=mask, labels=ids[:, :3])
+    finally:
+        setattr(flax_model.config, field, kept)

@@ -55,6 +55,23 @@ class EncoderDecoderConfig(PretrainedConfig):
         return out
 
 
+def label_shift_ids(config: PretrainedConfig) -> tuple[int, int]:
+    """The decoder start and pad ids that turn labels into decoder inputs (every framework's
+    `prepare_decoder_input_ids_from_labels`), each named where it is unset."""
+    start, pad = config.decoder_start_token_id, config.pad_token_id
+    if start is None:
+        raise ValueError(
+            "labels were given but model.config.decoder_start_token_id is not set; set it to the token "
+            "that starts every target (BERT decoders: the tokenizer's cls_token_id, e.g. 101)"
+        )
+    if pad is None:
+        raise ValueError(
+            "labels were given but model.config.pad_token_id is not set; set it to the tokenizer's "
+            "pad_token_id (it replaces -100 in the decoder inputs and masks padding)"
+        )
+    return start, pad
+
+
 def split_part_kwargs(kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """`from_encoder_decoder_pretrained`'s keywords for each part, as the original API routes them:
     `encoder_x=` and `decoder_x=` become `x=` of that part, taken out of `kwargs`; what stays there is the

@@ -16,7 +16,7 @@ from flax import nnx
 
 from warmseq.checkpoints.keymap import KeyMap, rename
 from warmseq.configs.auto import AutoConfig
-from warmseq.configs.encoder_decoder import EncoderDecoderConfig, split_part_kwargs
+from warmseq.configs.encoder_decoder import EncoderDecoderConfig, label_shift_ids, split_part_kwargs
 from warmseq.flax.attention import padding_mask
 from warmseq.flax.cache import DecoderCache
 from warmseq.flax.causal_lm import FlaxCausalLM, cross_entropy
@@ -211,17 +211,7 @@ class FlaxEncoderDecoderModel(FlaxPreTrainedModel):
         return out
 
     def prepare_decoder_input_ids_from_labels(self, labels: jax.Array) -> jax.Array:
-        start, pad = self.config.decoder_start_token_id, self.config.pad_token_id
-        if start is None:
-            raise ValueError(
-                "labels were given but model.config.decoder_start_token_id is not set; set it to the token "
-                "that starts every target (BERT decoders: the tokenizer's cls_token_id, e.g. 101)"
-            )
-        if pad is None:
-            raise ValueError(
-                "labels were given but model.config.pad_token_id is not set; set it to the tokenizer's "
-                "pad_token_id (it replaces -100 in the decoder inputs and masks padding)"
-            )
+        start, pad = label_shift_ids(self.config)
         return shift_tokens_right(labels, pad, start)
 
     # ---- generation ------------------------------------------------------------------------------

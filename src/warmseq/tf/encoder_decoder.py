@@ -14,7 +14,7 @@ import tensorflow as tf
 from warmseq.checkpoints.keymap import KeyMap, rename
 from warmseq.configs.auto import AutoConfig
 from warmseq.configs.base import PretrainedConfig
-from warmseq.configs.encoder_decoder import EncoderDecoderConfig, split_part_kwargs
+from warmseq.configs.encoder_decoder import EncoderDecoderConfig, label_shift_ids, split_part_kwargs
 from warmseq.families import family_for
 from warmseq.generation.config import GenerationConfig
 from warmseq.modeling.generate import (
@@ -182,17 +182,7 @@ class TFEncoderDecoderModel(TrainStep, TFPreTrainedModel):
                                  num_target_tokens=count)
 
     def prepare_decoder_input_ids_from_labels(self, labels: tf.Tensor) -> tf.Tensor:
-        start, pad = self.config.decoder_start_token_id, self.config.pad_token_id
-        if start is None:
-            raise ValueError(
-                "labels were given but model.config.decoder_start_token_id is not set; set it to the token "
-                "that starts every target (BERT decoders: the tokenizer's cls_token_id, e.g. 101)"
-            )
-        if pad is None:
-            raise ValueError(
-                "labels were given but model.config.pad_token_id is not set; set it to the tokenizer's "
-                "pad_token_id (it replaces -100 in the decoder inputs and masks padding)"
-            )
+        start, pad = label_shift_ids(self.config)
         return shift_tokens_right(labels, pad, start)
 
     # ---- generation ------------------------------------------------------------------------------
