@@ -228,26 +228,13 @@ def run_memory(folder: Path) -> None:
 
 
 def measure_kernel_plan() -> None:
-    """Measure the CPU kernel plan afresh (and keep it), printing the first path per kind and rows."""
-    from warmseq.atomic import write_text_atomic
+    """Measure the CPU kernel plan afresh (and keep it), printing what it chose."""
     from warmseq.modeling import calibration
 
-    plan = calibration.calibrate()
-    plan.machine = calibration.machine_key()
-    path = calibration.plan_file(plan.machine)
-    write_text_atomic(path, plan.to_json())
-    calibration.plan_for.cache_clear()
+    plan = calibration.measure_again()
     print(f"kernel plan ({plan.machine}), fastest path by rows:")
-    for kind, rankings in plan.rankings.items():
-        firsts = zip(calibration.ROW_BUCKETS, rankings, strict=True)
-        cells = " ".join(f"{rows}:{ranking[0]}" for rows, ranking in firsts)
-        print(f"  {kind:<5} {cells}")
-    screened = " ".join(f"{rows}:{'yes' if pays else 'no'}" for rows, pays in
-                        zip(calibration.ROW_BUCKETS, plan.screening, strict=True))
-    print(f"  greedy head screened in bf16: {screened}")
-    bags = " ".join(f"{sources}:{'yes' if pays else 'no'}" for sources, pays in
-                    zip(calibration.ROW_BUCKETS, plan.bags, strict=True))
-    print(f"  cross-attention by row sums, by sources: {bags}")
+    for line in plan.describe():
+        print(f"  {line}")
 
 
 def source_lengths(text: str) -> list[int]:

@@ -219,3 +219,16 @@ def test_a_path_is_timed_by_its_fastest_pass_after_a_warm_up():
 
     best = calibration.best_of_passes({"path": run}, passes=3)
     assert len(calls) == 4 and 0.002 <= best["path"] < 0.02
+
+
+def test_measuring_again_replaces_the_kept_plan(fresh_plans, monkeypatch):
+    monkeypatch.setattr(calibration, "calibrate", small_calibration)
+    first = calibration.current_plan()
+    path = calibration.plan_file(calibration.machine_key())
+    body = json.loads(path.read_text())
+    body["timings_ms"]["head"][0]["linear"] = -1.0  # a mark the next measurement cannot leave
+    path.write_text(json.dumps(body))
+    again = calibration.measure_again()
+    assert calibration.current_plan().timings_ms == again.timings_ms != first.timings_ms  # read after it
+    assert json.loads(path.read_text())["timings_ms"]["head"][0]["linear"] > 0
+    assert again.describe()[0].split()[0] == "head" and len(again.describe()) == len(calibration.SHAPES) + 3

@@ -14,12 +14,12 @@ import os
 import sys
 from collections.abc import Sequence
 
-from warmseq.cli import evaluate, generate, inspect, train
+from warmseq.cli import evaluate, generate, inspect, kernels, train
 from warmseq.cli.errors import UsageError
 
-DESCRIPTION = "Warm-started encoder-decoder models: generate, train, evaluate, inspect."
+DESCRIPTION = "Warm-started encoder-decoder models: generate, train, evaluate, inspect; kernels shows the CPU plan."
 USER_ERROR_EXIT = 2
-COMMANDS = {"generate": generate, "train": train, "evaluate": evaluate, "inspect": inspect}
+COMMANDS = {"generate": generate, "train": train, "evaluate": evaluate, "inspect": inspect, "kernels": kernels}
 
 
 def build_parser() -> argparse.ArgumentParser:

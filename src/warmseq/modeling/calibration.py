@@ -142,6 +142,22 @@ class KernelPlan:
         return cls({kind: [["linear"] for _ in ROW_BUCKETS] for kind in SHAPES}, {}, "off",
                    screening=[False] * len(ROW_BUCKETS), bags=[False] * len(ROW_BUCKETS))
 
+    def describe(self) -> list[str]:
+        """What the plan chose, one line per decision: the fastest path per kind of product by rows, where
+        the greedy head is screened, where cross-attention takes row sums, and the training products' path."""
+        def by_bucket(values: list) -> str:
+            return " ".join(f"{rows}:{value}" for rows, value in zip(ROW_BUCKETS, values, strict=True))
+
+        def yes_no(decisions: list[bool] | None) -> str:
+            return by_bucket(["yes" if pays else "no" for pays in decisions or [False] * len(ROW_BUCKETS)])
+
+        lines = [f"{kind:<5} {by_bucket([ranking[0] for ranking in per_bucket])}"
+                 for kind, per_bucket in self.rankings.items()]
+        lines.append(f"greedy head screened in bf16, by rows: {yes_no(self.screening)}")
+        lines.append(f"cross-attention by row sums, by sources: {yes_no(self.bags)}")
+        lines.append(f"training products: {self.training_path}")
+        return lines
+
 
 def machine_key() -> str:
     """What the measurements depend on: processor model, torch version, threads."""
@@ -173,9 +189,14 @@ def current_plan() -> KernelPlan:
     return plan_for(os.environ.get(ENV_SWITCH, "1"), torch.get_num_threads())
 
 
+def switched_off(switch: str) -> bool:
+    """Whether the value of `WARMSEQ_CPU_KERNELS` turns the CPU paths off."""
+    return switch.strip().lower() in ("0", "off", "false", "no")
+
+
 @functools.cache
 def plan_for(switch: str, threads: int) -> KernelPlan:
-    if switch.strip().lower() in ("0", "off", "false", "no"):
+    if switched_off(switch):
         return KernelPlan.plain()
     machine = machine_key()
     path = plan_file(machine)
@@ -186,6 +207,17 @@ def plan_for(switch: str, threads: int) -> KernelPlan:
     # than measure on a machine it is loading
     with exclusive_lock(path.with_suffix(".lock")):
         return read_plan(path) or measure_plan(machine, path)
+
+
+def measure_again() -> KernelPlan:
+    """Measure the plan for this process's thread count now and keep it in place of the kept one (a plan
+    measured while other work loaded the machine, a changed machine); later `current_plan` calls read it."""
+    machine = machine_key()
+    path = plan_file(machine)
+    with exclusive_lock(path.with_suffix(".lock")):
+        plan = measure_plan(machine, path)
+    plan_for.cache_clear()
+    return plan
 
 
 def read_plan(path: Path) -> KernelPlan | None:
