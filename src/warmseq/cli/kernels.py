@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 
 from warmseq.cli.errors import UsageError
@@ -46,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     kept = not args.measure and calibration.read_plan(path) is not None
     plan = calibration.measure_again() if args.measure else calibration.current_plan()
     if args.json:
-        print(json.dumps(json.loads(plan.to_json()), indent=1))
+        print(plan.to_json())
         return 0
     print(f"CPU kernel plan for {machine}")
     print(f"{'read from' if kept else 'measured into'} {path}")
