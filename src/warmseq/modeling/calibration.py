@@ -228,7 +228,8 @@ def read_plan(path: Path) -> KernelPlan | None:
 
 
 def measure_plan(machine: str, path: Path) -> KernelPlan:
-    logger.info("warmseq: measuring CPU product paths once for %s (kept in %s)", machine, path)
+    logger.info("warmseq: measuring CPU product paths once for %s (kept in %s; `warmseq kernels` shows the plan, "
+                "`--measure` measures it again)", machine, path)
     plan = calibrate()
     plan.machine = machine
     try:
