@@ -205,7 +205,7 @@ def plan_for(switch: str, threads: int) -> KernelPlan:
         return plan
     # the first thread or process to get here measures; the others wait, then read the plan it kept, rather
     # than measure on a machine it is loading
-    with exclusive_lock(path.with_suffix(".lock")):
+    with exclusive_lock(lock_file(path)):
         return read_plan(path) or measure_plan(machine, path)
 
 
@@ -214,10 +214,15 @@ def measure_again() -> KernelPlan:
     measured while other work loaded the machine, a changed machine); later `current_plan` calls read it."""
     machine = machine_key()
     path = plan_file(machine)
-    with exclusive_lock(path.with_suffix(".lock")):
+    with exclusive_lock(lock_file(path)):
         plan = measure_plan(machine, path)
     plan_for.cache_clear()
     return plan
+
+
+def lock_file(path: Path) -> Path:
+    """The lock file beside a plan file: whoever holds it measures that plan."""
+    return path.with_suffix(".lock")
 
 
 def read_plan(path: Path) -> KernelPlan | None:

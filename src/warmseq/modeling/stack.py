@@ -108,7 +108,7 @@ class TransformerStack(nn.Module):
     def new_cache(self, rows: int, capacity: int, memory: Tensor, memory_mask: Tensor | None) -> DecoderCache:
         spec = self.spec
         sources = memory.shape[0]
-        bags = self.spec.has_cross_attention and bags_pay(memory, sources)
+        bags = spec.has_cross_attention and bags_pay(memory, sources)
         memory_kv, mask = self.memory_state(memory, memory_mask, for_bags=bags)
         cache = DecoderCache.allocate(rows, spec.num_layers, spec.num_heads, spec.head_dim, capacity, memory_kv, mask)
         if bags:
