@@ -12,8 +12,10 @@ import time
 import pytest
 import torch
 
-from warmseq.modeling import calibration, products
-from warmseq.modeling.calibration import ROW_BUCKETS, KernelPlan, bucket_of, calibrate, plan_for
+from warmseq.modeling import calibration, kernel_plan, kernel_timing, products
+from warmseq.modeling.calibration import plan_for
+from warmseq.modeling.kernel_plan import ROW_BUCKETS, KernelPlan, bucket_of
+from warmseq.modeling.kernel_timing import calibrate
 
 SMALL = {"head": (512, 16), "up": (48, 16), "down": (16, 48)}
 
@@ -79,9 +81,9 @@ def test_a_plan_of_the_old_format_is_measured_again(fresh_plans, monkeypatch):
     old["format"] = 1
     del old["training_path"]
     calibration.plan_file(calibration.machine_key()).write_text(json.dumps(old))
-    assert calibration.current_plan().training_path in calibration.TRAINING_PATHS
+    assert calibration.current_plan().training_path in kernel_plan.TRAINING_PATHS
     kept = json.loads(calibration.plan_file(calibration.machine_key()).read_text())
-    assert kept["format"] == calibration.FORMAT and kept["training_path"] in calibration.TRAINING_PATHS
+    assert kept["format"] == kernel_plan.FORMAT and kept["training_path"] in kernel_plan.TRAINING_PATHS
 
 
 def test_without_onednn_the_plan_holds_only_paths_that_run(monkeypatch):
@@ -140,7 +142,7 @@ def test_the_plan_says_per_source_count_whether_cross_attention_by_bags_pays():
     assert len(plan.bags) == len(ROW_BUCKETS) and len(plan.timings_ms["cross_attention"]) == len(ROW_BUCKETS)
     for pays, timing in zip(plan.bags, plan.timings_ms["cross_attention"], strict=True):
         assert timing["bmm"] > 0 and timing["bags"] > 0
-        assert pays == (timing["bags"] < calibration.BAGS_MARGIN * timing["bmm"])
+        assert pays == (timing["bags"] < kernel_timing.BAGS_MARGIN * timing["bmm"])
     kept = KernelPlan.from_json(plan.to_json())
     assert [kept.bags_pay(sources) for sources in ROW_BUCKETS] == plan.bags
     assert not any(KernelPlan.plain().bags_pay(sources) for sources in (1, 16, 64))
@@ -217,7 +219,7 @@ def test_a_path_is_timed_by_its_fastest_pass_after_a_warm_up():
         calls.append(None)
         time.sleep(0.05 if len(calls) in (1, 3) else 0.002)  # the warm-up and the second timed pass are slow
 
-    best = calibration.best_of_passes({"path": run}, passes=3)
+    best = kernel_timing.best_of_passes({"path": run}, passes=3)
     assert len(calls) == 4 and 0.002 <= best["path"] < 0.02
 
 
@@ -231,4 +233,4 @@ def test_measuring_again_replaces_the_kept_plan(fresh_plans, monkeypatch):
     again = calibration.measure_again()
     assert calibration.current_plan().timings_ms == again.timings_ms != first.timings_ms  # read after it
     assert json.loads(path.read_text())["timings_ms"]["head"][0]["linear"] > 0
-    assert again.describe()[0].split()[0] == "head" and len(again.describe()) == len(calibration.SHAPES) + 3
+    assert again.describe()[0].split()[0] == "head" and len(again.describe()) == len(kernel_plan.SHAPES) + 3

@@ -13,7 +13,7 @@ import torch
 from tests.conftest import padded_batch
 from tests.test_dropping_rows import EOS, tiny_model
 from warmseq.modeling import linear, packed, stack
-from warmseq.modeling.calibration import ROW_BUCKETS, SHAPES, KernelPlan
+from warmseq.modeling.kernel_plan import ROW_BUCKETS, SHAPES, KernelPlan
 from warmseq.modeling.products import has_onednn
 
 ROUNDS = 3

@@ -11,7 +11,7 @@ from tests.conftest import padded_batch, tiny_bert_kwargs
 from warmseq.modeling import cache as cache_module
 from warmseq.modeling import generate as generate_module
 from warmseq.modeling import stack
-from warmseq.modeling.calibration import ROW_BUCKETS, KernelPlan
+from warmseq.modeling.kernel_plan import ROW_BUCKETS, KernelPlan
 
 EOS = 49  # with these weights and sources, rows end with it at different steps (or never)
 

@@ -6,9 +6,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from warmseq.modeling import calibration, products
+from warmseq.modeling import calibration, kernel_plan, products
 from warmseq.modeling import linear as linear_module
-from warmseq.modeling.calibration import ROW_BUCKETS, KernelPlan
+from warmseq.modeling.kernel_plan import ROW_BUCKETS, KernelPlan
 from warmseq.modeling.linear import Linear, linear
 from warmseq.modeling.products import has_onednn, onednn_product, pack_weight, run_path
 
@@ -17,7 +17,7 @@ needs_onednn = pytest.mark.skipif(not has_onednn(), reason="oneDNN's product doe
 
 def fixed_plan(first: str) -> KernelPlan:
     ranking = [first] + [p for p in ("linear", "halves", "onednn") if p != first]
-    return KernelPlan({kind: [list(ranking) for _ in ROW_BUCKETS] for kind in calibration.SHAPES}, {})
+    return KernelPlan({kind: [list(ranking) for _ in ROW_BUCKETS] for kind in kernel_plan.SHAPES}, {})
 
 
 @pytest.mark.parametrize("rows", [1, 3, 16, 100])

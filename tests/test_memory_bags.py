@@ -9,7 +9,7 @@ import warmseq
 from tests.conftest import padded_batch, tiny_bert_kwargs
 from warmseq.modeling import attention, stack
 from warmseq.modeling.attention import attend_with_weights
-from warmseq.modeling.calibration import ROW_BUCKETS, KernelPlan
+from warmseq.modeling.kernel_plan import ROW_BUCKETS, KernelPlan
 from warmseq.modeling.memory_bags import MemoryBags, attend_bags, keys_laid_out_transposed
 
 

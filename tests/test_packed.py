@@ -6,9 +6,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from warmseq.modeling import calibration, packed
+from warmseq.modeling import calibration, kernel_plan, packed
 from warmseq.modeling import linear as linear_module
-from warmseq.modeling.calibration import ROW_BUCKETS, KernelPlan
+from warmseq.modeling.kernel_plan import ROW_BUCKETS, KernelPlan
 from warmseq.modeling.linear import Linear
 from warmseq.modeling.packed import (
     OutputProjection,
@@ -25,7 +25,7 @@ needs_onednn = pytest.mark.skipif(not has_onednn(), reason="no oneDNN packing he
 
 def plan_with_first(first: str) -> KernelPlan:
     ranking = [first] + [p for p in ("packed", "linear", "halves", "onednn") if p != first]
-    return KernelPlan({kind: [list(ranking) for _ in ROW_BUCKETS] for kind in calibration.SHAPES}, {})
+    return KernelPlan({kind: [list(ranking) for _ in ROW_BUCKETS] for kind in kernel_plan.SHAPES}, {})
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ import torch.nn.functional as F
 
 import warmseq
 from tests.conftest import padded_batch, padded_labels, tiny_bert_kwargs
-from warmseq.modeling import calibration, linear
-from warmseq.modeling.calibration import ROW_BUCKETS, KernelPlan
+from warmseq.modeling import kernel_plan, linear
+from warmseq.modeling.kernel_plan import ROW_BUCKETS, KernelPlan
 from warmseq.modeling.products import has_onednn
 from warmseq.modeling.training_products import OneDNNLinear, onednn_training_linear
 
@@ -18,7 +18,7 @@ needs_onednn = pytest.mark.skipif(not has_onednn(), reason="oneDNN's product doe
 
 
 def plan_training_on(path: str) -> KernelPlan:
-    return KernelPlan({kind: [["linear"] for _ in ROW_BUCKETS] for kind in calibration.SHAPES}, {},
+    return KernelPlan({kind: [["linear"] for _ in ROW_BUCKETS] for kind in kernel_plan.SHAPES}, {},
                       training_path=path)
 
 

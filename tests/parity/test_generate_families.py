@@ -16,7 +16,7 @@ from tests.parity.test_gpt2_bart_pairs import PAIRS as GPT2_BART_PAIRS
 from tests.parity.test_gpt2_bart_pairs import bart_encoder_states
 from tests.parity.test_gpt2_bart_pairs import peer_pair as gpt2_bart_pair
 from warmseq.modeling import stack
-from warmseq.modeling.calibration import ROW_BUCKETS, KernelPlan
+from warmseq.modeling.kernel_plan import ROW_BUCKETS, KernelPlan
 
 transformers = pytest.importorskip("transformers")
 

@@ -7,14 +7,14 @@ import torch
 
 from tests.conftest import padded_batch
 from tests.parity.test_generate import SPECIAL, pair  # noqa: F401  (pair is a fixture)
-from warmseq.modeling import attention, calibration, linear, packed, stack
-from warmseq.modeling.calibration import ROW_BUCKETS, KernelPlan
+from warmseq.modeling import attention, kernel_plan, linear, packed, stack
+from warmseq.modeling.kernel_plan import ROW_BUCKETS, KernelPlan
 from warmseq.modeling.products import has_onednn
 
 
 def plan_with_first(first: str) -> KernelPlan:
     ranking = [first] + [p for p in ("packed", "onednn", "halves", "linear") if p != first]
-    return KernelPlan({kind: [list(ranking) for _ in ROW_BUCKETS] for kind in calibration.SHAPES}, {})
+    return KernelPlan({kind: [list(ranking) for _ in ROW_BUCKETS] for kind in kernel_plan.SHAPES}, {})
 
 
 @pytest.mark.parametrize("first", ["linear", "halves", "onednn", "packed"])
