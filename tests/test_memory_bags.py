@@ -7,7 +7,7 @@ import torch
 
 import warmseq
 from tests.conftest import padded_batch, tiny_bert_kwargs
-from warmseq.modeling import attention, stack
+from warmseq.modeling import stack
 from warmseq.modeling.attention import attend_with_weights
 from warmseq.modeling.kernel_plan import ROW_BUCKETS, KernelPlan
 from warmseq.modeling.memory_bags import MemoryBags, attend_bags, keys_laid_out_transposed
@@ -56,9 +56,9 @@ def test_generate_gives_the_same_scores_with_and_without_bags(kwargs, monkeypatc
     ids, mask = padded_batch(99, batch=3, length=9)
     settings = dict(max_new_tokens=8, decoder_start_token_id=1, eos_token_id=None, pad_token_id=0,
                     output_scores=True, return_dict_in_generate=True, **kwargs)
-    calls = []
-    real = attention.attend_bags
-    monkeypatch.setattr(attention, "attend_bags", lambda *args: calls.append(1) or real(*args))
+    calls = []  # a call's cache with row sums (whichever step reads it: `Block.step` or `flat_step`)
+    real = MemoryBags.build
+    monkeypatch.setattr(MemoryBags, "build", staticmethod(lambda *args: calls.append(1) or real(*args)))
     runs = {}
     for pays in (False, True):
         monkeypatch.setattr(stack, "current_plan", lambda pays=pays: plan_with_bags(pays))

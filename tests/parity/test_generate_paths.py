@@ -7,8 +7,9 @@ import torch
 
 from tests.conftest import padded_batch
 from tests.parity.test_generate import SPECIAL, pair  # noqa: F401  (pair is a fixture)
-from warmseq.modeling import attention, kernel_plan, linear, packed, stack
+from warmseq.modeling import kernel_plan, linear, packed, stack
 from warmseq.modeling.kernel_plan import ROW_BUCKETS, KernelPlan
+from warmseq.modeling.memory_bags import MemoryBags
 from warmseq.modeling.products import has_onednn
 
 
@@ -37,9 +38,9 @@ def test_cross_attention_by_bags_or_products_gives_the_peers_tokens(pair, bags, 
     plan = KernelPlan.plain()
     plan.bags = [bags] * len(ROW_BUCKETS)
     monkeypatch.setattr(stack, "current_plan", lambda: plan)
-    calls = []
-    real = attention.attend_bags
-    monkeypatch.setattr(attention, "attend_bags", lambda *args: calls.append(1) or real(*args))
+    calls = []  # a call's cache with row sums (whichever step reads it: `Block.step` or `flat_step`)
+    real = MemoryBags.build
+    monkeypatch.setattr(MemoryBags, "build", staticmethod(lambda *args: calls.append(1) or real(*args)))
     assert_peer_tokens(pair, batch, kwargs)
     assert bool(calls) == bags
 

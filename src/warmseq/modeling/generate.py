@@ -21,6 +21,7 @@ from warmseq.generation.driver import GenerateOutput, generate_tokens, stream_to
 from warmseq.generation.row_max import row_max
 from warmseq.hub import resolve_file
 from warmseq.modeling.cache import DecoderCache
+from warmseq.modeling.flat_step import FlatBlocks
 from warmseq.modeling.inputs import check_token_ids
 from warmseq.modeling.outputs import BaseModelOutput, StackRecord
 from warmseq.modeling.packed import OutputProjection, kept_modules
@@ -104,6 +105,15 @@ class StepState:
     decoder: CausalLM
     head: Callable[[Tensor], Tensor]  # (rows, hidden) -> (rows, vocab) float32
     steps: StepOutputs | None = None  # filled by `CachedDecoder.step_recorded` only
+    blocks: FlatBlocks | None = None  # the float32 copy's blocks as one scripted function (`flat_step.py`)
+
+    def hidden(self, tokens: Tensor) -> Tensor:
+        """The decoder's hidden states (rows, hidden) for the new `tokens` (rows, n), extending the cache."""
+        if self.blocks is not None and tokens.shape[1] == 1:
+            hidden = self.blocks.decode(self.decoder.stack, tokens, self.cache)[:, -1]
+        else:
+            hidden = self.decoder.decode(tokens, self.cache)
+        return self.decoder.lm_head.prepare(hidden)
 
 
 @dataclass
@@ -160,18 +170,19 @@ class CachedDecoder:
         # the plain weights (a packed copy is laid out for the steps' rows, not the sources')
         projector = decoder if kind == "float32" else fitted
         cache = projector.new_cache(rows, prompt_length + max_new, self.memory, self.memory_mask)
-        return StepState(cache, fitted or decoder, head, self.steps)
+        # only the float32 step copy: its products are the plan's paths, which `flat_step.run_blocks` knows
+        blocks = FlatBlocks.of(fitted.stack) if kind == "float32" and fitted is not None else None
+        return StepState(cache, fitted or decoder, head, self.steps, blocks)
 
     @staticmethod
     def step(tokens: Tensor, state: StepState) -> tuple[Tensor, StepState]:
-        hidden = state.decoder.lm_head.prepare(state.decoder.decode(tokens, state.cache))  # (rows, hidden)
-        return state.head(hidden), state
+        return state.head(state.hidden(tokens)), state
 
     @staticmethod
     def step_best(tokens: Tensor, state: StepState) -> tuple[tuple[Tensor, Tensor], StepState]:
         """`step` for a greedy search that needs each row's best token only: its largest logit (rows,) and
         its token (rows,), by the head's cheaper `best` where it has one."""
-        hidden = state.decoder.lm_head.prepare(state.decoder.decode(tokens, state.cache))  # (rows, hidden)
+        hidden = state.hidden(tokens)  # (rows, hidden)
         if isinstance(state.head, OutputProjection):
             return state.head.best(hidden), state
         return row_max(state.head(hidden)), state
