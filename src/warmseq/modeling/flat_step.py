@@ -1,11 +1,15 @@
+# TorchScript reads NamedTuple fields typed with typing.List and typing.Optional only
+# ruff: noqa: UP006, UP045
 """A CPU decode step's blocks as one function over plain tensors, run by TorchScript's interpreter.
 
 A batch-1 MiniLM decode step is ~600 Python-level torch calls around 37 products, and each call pays for
 module dispatch, attribute lookups and argument parsing with caches that the products' weights have just
 streamed through. `run_blocks` makes the same aten calls as `Block.step`, in the same order and on the same
-tensors (so the outputs are the same to the bit), from one function over lists of tensors; scripted once per
-process, the calls between the products cost far less (greedy batch 1, whole calls alternating in one
-process: 4.29 -> 3.52 ms per token; the same function unscripted 4.34 -> 3.96, docs/results.md).
+tensors (so the outputs are the same to the bit: tests/test_flat_step.py holds the two together), from one
+function over plain tensors; scripted once per process, the calls between the products cost far less. Whole
+greedy batch-1 calls, alternating in one process: 1.15x-1.17x (a C++ loop over the same aten calls was as
+fast; the same function unscripted 1.09x); beam 4 at batch 1 1.13x-1.15x, greedy 16 rows 1.08x
+(docs/results.md).
 
 It serves the decoder copies made for a call's steps (`packed.py`: every linear is a `PlannedLinear` or a
 `PackedLinear`), one new token per row, float32 on CPU, a `DecoderCache`. Anything else (int8 and bf16
@@ -22,7 +26,7 @@ import logging
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import List, Optional  # noqa: UP035 - TorchScript's names, see `product`
+from typing import List, NamedTuple, Optional  # noqa: UP035 - TorchScript's names, see `product`
 
 import torch
 import torch.nn.functional as F
@@ -38,9 +42,7 @@ LINEAR, HALVES, ONEDNN = 0, 1, 2
 PATH_CODES = {"linear": LINEAR, "halves": HALVES, "onednn": ONEDNN}
 ACTIVATION_CODES = {"gelu": 0, "gelu_new": 1, "gelu_pytorch_tanh": 1, "gelu_fast": 1, "relu": 2, "silu": 3,
                     "swish": 3, "tanh": 4}
-# per block: self q/k/v, self out, cross q, cross out, up, down (a block without cross-attention repeats its
-# q/k/v product in the cross slots, never read); norms: self, cross, feed-forward, each a weight and a bias
-PRODUCTS_PER_BLOCK = 6
+PRODUCTS_PER_BLOCK = 6  # see `BlockWeights`
 NORMS_PER_BLOCK = 3
 
 
@@ -115,75 +117,103 @@ def merge_heads(x: Tensor) -> Tensor:
     return x.transpose(1, 2).reshape(batch, seq, heads * head_dim)
 
 
-def cross_attention(x: Tensor, weights: list[Tensor], biases: list[Tensor | None], paths: list[int], at: int,
-                    keys: Tensor, values: Tensor, mask: Tensor | None, bags: list[Tensor], heads: int) -> Tensor:
+class BlockWeights(NamedTuple):
+    """A decoder copy's blocks as plain tensors. Per block PRODUCTS_PER_BLOCK products (self q/k/v, self out,
+    cross q, cross out, up, down; a block without cross-attention repeats its q/k/v in the cross slots, never
+    read) and NORMS_PER_BLOCK layer norms (self, cross, feed-forward), in block order."""
+
+    weights: List[Tensor]  # (out, in), or a packed copy (path ONEDNN)
+    biases: List[Optional[Tensor]]
+    paths: List[int]  # LINEAR, HALVES or ONEDNN
+    norms: List[Tensor]  # each norm's weight, then its bias
+    eps: List[float]  # one per norm
+    heads: int
+    norm_first: bool
+    activation: int  # ACTIVATION_CODES
+    has_cross_attention: bool
+
+
+class StepCache(NamedTuple):
+    """What `run_blocks` reads and writes of a `DecoderCache`, per layer where a list."""
+
+    keys: List[Tensor]  # (rows, heads, capacity, head_dim)
+    values: List[Tensor]
+    length: int  # positions filled before this step
+    memory_keys: List[Tensor]  # (sources, heads, src_len, head_dim)
+    memory_values: List[Tensor]
+    memory_mask: Optional[Tensor]  # (sources, 1, 1, src_len) bool
+    bags: List[Tensor]  # `MemoryBags`' key rows, key offsets, value rows, value offsets; empty: by products
+
+
+def linear_at(x: Tensor, blocks: BlockWeights, at: int) -> Tensor:
+    return product(x, blocks.weights[at], blocks.biases[at], blocks.paths[at])
+
+
+def norm_at(x: Tensor, blocks: BlockWeights, at: int) -> Tensor:
+    return F.layer_norm(x, [x.shape[-1]], blocks.norms[2 * at], blocks.norms[2 * at + 1], blocks.eps[at])
+
+
+def sublayer_input(x: Tensor, blocks: BlockWeights, norm: int) -> Tensor:
+    """`Block.residual`'s input to its function: normed first (pre-norm) or as it is (post-norm)."""
+    return norm_at(x, blocks, norm) if blocks.norm_first else x
+
+
+def sublayer_output(y: Tensor, x: Tensor, blocks: BlockWeights, norm: int) -> Tensor:
+    """`Block.residual`'s result from the function's output `y` and the sublayer's input `x`."""
+    return y.add_(x) if blocks.norm_first else norm_at(y.add_(x), blocks, norm)
+
+
+def cross_attention(x: Tensor, blocks: BlockWeights, at: int, layer: int, cache: StepCache) -> Tensor:
     """`CrossAttention.step`: queries grouped by source, attention by products or by bags, rows back."""
     rows, seq, width = x.shape[0], x.shape[1], x.shape[2]
+    heads = blocks.heads
     head_dim = width // heads
-    q = product(x, weights[at], biases[at], paths[at]).view(rows, seq, heads, head_dim).transpose(1, 2)
+    q = linear_at(x, blocks, at).view(rows, seq, heads, head_dim).transpose(1, 2)
+    keys, values = cache.memory_keys[layer], cache.memory_values[layer]
     sources = keys.shape[0]
     per_source = rows // sources
     if per_source > 1:  # (sources * per_source, heads, seq, d) -> (sources, heads, per_source * seq, d)
         q = q.view(sources, per_source, heads, seq, head_dim).transpose(1, 2)
         q = q.reshape(sources, heads, per_source * seq, head_dim)
-    if len(bags) > 0:
-        y = attend_by_bags(q, keys, values, mask, bags)
+    if len(cache.bags) > 0:
+        y = attend_by_bags(q, keys, values, cache.memory_mask, cache.bags)
     else:
-        y = attend_by_products(q, keys, values, mask, 8)  # attention.DECODE_QUERIES
+        y = attend_by_products(q, keys, values, cache.memory_mask, 8)  # attention.DECODE_QUERIES
     if per_source > 1:
         grouped = y.shape[2]
         y = y.view(sources, heads, per_source, grouped // per_source, head_dim).transpose(1, 2)
         y = y.reshape(rows, heads, grouped // per_source, head_dim)
-    return product(merge_heads(y), weights[at + 1], biases[at + 1], paths[at + 1])
+    return linear_at(merge_heads(y), blocks, at + 1)
 
 
-def run_blocks(x: Tensor, weights: list[Tensor], biases: list[Tensor | None], paths: list[int],
-               norms: list[Tensor], eps: list[float], cache_keys: list[Tensor], cache_values: list[Tensor],
-               length: int, memory_keys: list[Tensor], memory_values: list[Tensor], memory_mask: Tensor | None,
-               bags: list[Tensor], heads: int, norm_first: bool, activation: int, has_cross_attention: bool) -> Tensor:
-    """Every block's `Block.step` for `x` (rows, 1, hidden), one new position per row. Per block: products
-    PRODUCTS_PER_BLOCK apart in `weights`/`biases`/`paths`, layer norms' weights and biases 2 * NORMS_PER_BLOCK
-    apart in `norms` (`eps` one per norm); `length` positions of `cache_keys`/`cache_values` are filled."""
+def run_blocks(x: Tensor, blocks: BlockWeights, cache: StepCache) -> Tensor:
+    """Every block's `Block.step` for `x` (rows, 1, hidden), one new position per row, writing the new keys and
+    values into `cache` at position `cache.length`."""
     rows, width = x.shape[0], x.shape[2]
-    head_dim = width // heads
-    for layer in range(len(cache_keys)):
-        at, n = layer * 6, layer * 3  # PRODUCTS_PER_BLOCK, NORMS_PER_BLOCK
+    head_dim = width // blocks.heads
+    t = cache.length
+    for layer in range(len(cache.keys)):
+        at, norm = layer * 6, layer * 3  # PRODUCTS_PER_BLOCK, NORMS_PER_BLOCK
         # self-attention: the new key and value into the cache, the query over every cached position
-        y = x if not norm_first else F.layer_norm(x, [width], norms[2 * n], norms[2 * n + 1], eps[n])
-        qkv = product(y, weights[at], biases[at], paths[at]).view(rows, 3, heads, 1, head_dim)
-        keys, values = cache_keys[layer], cache_values[layer]
-        keys[:, :, length:length + 1] = qkv[:, 1]
-        values[:, :, length:length + 1] = qkv[:, 2]
-        attended = attend_by_products(qkv[:, 0], keys[:, :, :length + 1], values[:, :, :length + 1], None, 8)
-        y = product(merge_heads(attended), weights[at + 1], biases[at + 1], paths[at + 1])
-        x = y.add_(x) if norm_first else F.layer_norm(y.add_(x), [width], norms[2 * n], norms[2 * n + 1], eps[n])
-        if has_cross_attention:
-            y = x if not norm_first else F.layer_norm(x, [width], norms[2 * n + 2], norms[2 * n + 3], eps[n + 1])
-            y = cross_attention(y, weights, biases, paths, at + 2, memory_keys[layer], memory_values[layer],
-                                memory_mask, bags, heads)
-            x = y.add_(x) if norm_first else F.layer_norm(y.add_(x), [width], norms[2 * n + 2], norms[2 * n + 3],
-                                                          eps[n + 1])
-        y = x if not norm_first else F.layer_norm(x, [width], norms[2 * n + 4], norms[2 * n + 5], eps[n + 2])
-        hidden = activate_(product(y, weights[at + 4], biases[at + 4], paths[at + 4]), activation)
-        y = product(hidden, weights[at + 5], biases[at + 5], paths[at + 5])
-        x = y.add_(x) if norm_first else F.layer_norm(y.add_(x), [width], norms[2 * n + 4], norms[2 * n + 5],
-                                                      eps[n + 2])
+        qkv = linear_at(sublayer_input(x, blocks, norm), blocks, at).view(rows, 3, blocks.heads, 1, head_dim)
+        keys, values = cache.keys[layer], cache.values[layer]
+        keys[:, :, t:t + 1] = qkv[:, 1]
+        values[:, :, t:t + 1] = qkv[:, 2]
+        attended = attend_by_products(qkv[:, 0], keys[:, :, :t + 1], values[:, :, :t + 1], None, 8)
+        x = sublayer_output(linear_at(merge_heads(attended), blocks, at + 1), x, blocks, norm)
+        if blocks.has_cross_attention:
+            y = cross_attention(sublayer_input(x, blocks, norm + 1), blocks, at + 2, layer, cache)
+            x = sublayer_output(y, x, blocks, norm + 1)
+        hidden = activate_(linear_at(sublayer_input(x, blocks, norm + 2), blocks, at + 4), blocks.activation)
+        x = sublayer_output(linear_at(hidden, blocks, at + 5), x, blocks, norm + 2)
     return x
 
 
 @dataclass
 class FlatBlocks:
-    """The tensors `run_blocks` reads from a decoder copy's blocks, gathered once per copy."""
+    """A decoder copy's blocks for `run_blocks`, gathered once per call."""
 
-    weights: list[Tensor]
-    biases: list[Tensor | None]
-    paths: list[int]
-    norms: list[Tensor]
-    eps: list[float]
-    heads: int
-    norm_first: bool
-    activation: int
-    has_cross_attention: bool
+    weights: BlockWeights
 
     @staticmethod
     def of(stack: nn.Module) -> FlatBlocks | None:
@@ -192,8 +222,8 @@ class FlatBlocks:
         spec = stack.spec
         if spec.activation not in ACTIVATION_CODES:
             return None
-        flat = FlatBlocks([], [], [], [], [], spec.num_heads, spec.norm_first, ACTIVATION_CODES[spec.activation],
-                          spec.has_cross_attention)
+        weights = BlockWeights([], [], [], [], [], spec.num_heads, spec.norm_first, ACTIVATION_CODES[spec.activation],
+                               spec.has_cross_attention)
         for block in stack.layers:
             cross = block.cross_attn
             linears = (block.self_attn.qkv, block.self_attn.out, cross.q if cross else block.self_attn.qkv,
@@ -201,25 +231,23 @@ class FlatBlocks:
             if not all(isinstance(m, PlannedLinear | PackedLinear) for m in linears):
                 return None
             for m in linears:
-                flat.weights.append(m.weight if isinstance(m, PlannedLinear) else m.packed)
-                flat.biases.append(m.bias)
-                flat.paths.append(PATH_CODES[m.path] if isinstance(m, PlannedLinear) else ONEDNN)
+                weights.weights.append(m.weight if isinstance(m, PlannedLinear) else m.packed)
+                weights.biases.append(m.bias)
+                weights.paths.append(PATH_CODES[m.path] if isinstance(m, PlannedLinear) else ONEDNN)
             for norm in (block.self_attn_norm, block.cross_attn_norm or block.self_attn_norm, block.ffn_norm):
-                flat.norms += [norm.weight.detach(), norm.bias.detach()]
-                flat.eps.append(norm.eps)
-        return flat
+                weights.norms.extend((norm.weight.detach(), norm.bias.detach()))
+                weights.eps.append(norm.eps)
+        return FlatBlocks(weights)
 
     def decode(self, stack: nn.Module, tokens: Tensor, cache: DecoderCache) -> Tensor:
         """`stack.decode(tokens, cache)` for one new token per row (rows, 1): hidden states (rows, 1, hidden)."""
         x = stack.embeddings(tokens, cache.position)
         length = cache.layers[0].length
         bags = cache.memory_bags
-        x = blocks_runner()(
-            x, self.weights, self.biases, self.paths, self.norms, self.eps,
-            [layer.keys for layer in cache.layers], [layer.values for layer in cache.layers], length,
-            [kv[0] for kv in cache.memory_kv], [kv[1] for kv in cache.memory_kv], cache.memory_mask,
-            [] if bags is None else [bags.key_rows, bags.key_offsets, bags.value_rows, bags.value_offsets],
-            self.heads, self.norm_first, self.activation, self.has_cross_attention)
+        step = StepCache([layer.keys for layer in cache.layers], [layer.values for layer in cache.layers], length,
+                         [kv[0] for kv in cache.memory_kv], [kv[1] for kv in cache.memory_kv], cache.memory_mask,
+                         [] if bags is None else [bags.key_rows, bags.key_offsets, bags.value_rows, bags.value_offsets])
+        x = blocks_runner()(x, self.weights, step)
         for layer in cache.layers:
             layer.length = length + 1
         cache.position += 1
