@@ -1,6 +1,7 @@
 """The scripted decode step (`flat_step.run_blocks`) gives `Block.step`'s values to the bit: every family's block
-layout (post-norm BERT, pre-norm GPT-2, BART), every product path, cross-attention by products and by row sums,
-several rows per source, padded sources; and generate() takes it, with the same tokens and scores."""
+layout (post-norm BERT, pre-norm GPT-2, BART), every product path and compute type, cross-attention by products
+and by row sums, several rows per source, padded sources; and generate() takes it, with the same tokens and
+scores."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import torch
 
 from tests.conftest import padded_batch
 from warmseq import configs
-from warmseq.modeling import flat_step, kernel_plan, linear, packed, stack
+from warmseq.modeling import flat_step, kernel_plan, linear, packed, quantization, stack
 from warmseq.modeling.block import ACTIVATIONS
 from warmseq.modeling.encoder_decoder import EncoderDecoderModel
 from warmseq.modeling.kernel_plan import ROW_BUCKETS, KernelPlan
@@ -78,6 +79,30 @@ def test_run_blocks_equals_block_steps(decoder, path, sources, per_source, bags,
         assert by_flat.position == by_blocks.position == 4 and by_flat.layers[-1].length == 4
 
 
+@pytest.mark.parametrize("decoder", sorted(DECODERS))
+@pytest.mark.parametrize("compute_type", ["int8", "bf16"])
+@pytest.mark.parametrize("sources, per_source", [(1, 1), (2, 3)])
+@pytest.mark.parametrize("bags", [False, True])
+def test_run_blocks_equals_block_steps_in_low_precision(decoder, compute_type, sources, per_source, bags, monkeypatch):
+    use_plan(monkeypatch, "halves", bags)
+    model = model_with(decoder)
+    rows = sources * per_source
+    ids, mask = padded_batch(99, batch=sources, length=7 + sources)
+    with torch.inference_mode():
+        memory = model.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
+        memory = model.enc_to_dec_proj(memory) if model.enc_to_dec_proj is not None else memory
+        copy, _ = quantization.decode_modules_for(model.decoder, rows, compute_type)
+        blocks = flat_step.FlatBlocks.of(copy.stack)
+        assert blocks is not None and bool(blocks.weights.int8) == (compute_type == "int8")
+        by_blocks = copy.new_cache(rows, 8, memory, mask)
+        by_flat = copy.new_cache(rows, 8, memory, mask)
+        for step in range(3):
+            tokens = torch.randint(3, 70, (rows, 1))
+            expected = copy.stack.decode(tokens, by_blocks)
+            got = blocks.decode(copy.stack, tokens, by_flat)
+            assert torch.equal(got, expected), f"step {step}: {(got - expected).abs().max()}"
+
+
 @pytest.mark.parametrize("path", ["linear", "halves", "onednn", "packed"])
 @pytest.mark.parametrize("shape", [(1, 1, 24), (3, 1, 24), (5, 24)])
 @pytest.mark.parametrize("has_bias", [True, False])
@@ -102,12 +127,13 @@ def test_products_equal_the_plans_paths(path, shape, has_bias):
 @pytest.mark.parametrize("batch, kwargs", [(1, dict(max_new_tokens=9)), (4, dict(max_new_tokens=9)),
                                            (2, dict(num_beams=3, num_return_sequences=2, max_new_tokens=7))])
 @pytest.mark.parametrize("bags", [False, True])
-def test_generate_takes_it_with_the_same_tokens_and_scores(decoder, batch, kwargs, bags, monkeypatch):
+@pytest.mark.parametrize("compute_type", ["float32", "int8", "bf16"])
+def test_generate_takes_it_with_the_same_tokens_and_scores(decoder, batch, kwargs, bags, compute_type, monkeypatch):
     use_plan(monkeypatch, "halves" if batch == 1 else "packed", bags)
     model = model_with(decoder)
     ids, mask = padded_batch(99, batch=batch, length=6 + batch)
     special = dict(decoder_start_token_id=1, pad_token_id=0, eos_token_id=None, output_scores=True,
-                   return_dict_in_generate=True)
+                   return_dict_in_generate=True, compute_type=compute_type)
     calls = []
     decode = flat_step.FlatBlocks.decode
     monkeypatch.setattr(flat_step.FlatBlocks, "decode", lambda *args: calls.append(1) or decode(*args))

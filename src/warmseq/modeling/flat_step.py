@@ -11,10 +11,10 @@ greedy batch-1 calls, alternating in one process: 1.15x-1.17x (a C++ loop over t
 fast; the same function unscripted 1.09x); beam 4 at batch 1 1.13x-1.15x, greedy 16 rows 1.08x
 (docs/results.md).
 
-It serves the decoder copies made for a call's steps (`packed.py`: every linear is a `PlannedLinear` or a
-`PackedLinear`), one new token per row, float32 on CPU, a `DecoderCache`. Anything else (int8 and bf16
-copies, the static cache, `WARMSEQ_CPU_KERNELS=0`, a family whose activation has no code here) keeps
-`Block.step`. `torch.jit.script` is deprecated in favour of `torch.compile`, which is slower here (see
+It serves the decoder copies made for a call's steps (`packed.py`'s `PlannedLinear` and `PackedLinear` in
+float32, `quantization.py`'s `Int8Linear` and `BF16Linear`), one new token per row, on CPU, with a
+`DecoderCache`. Anything else (the static cache, `WARMSEQ_CPU_KERNELS=0`, whose decoder has no copy, a
+family whose activation has no code here) keeps `Block.step`. `torch.jit.script` is deprecated in favour of `torch.compile`, which is slower here (see
 `static_step.py` and docs/results.md); where scripting fails the unscripted function runs, with the same
 results.
 """
@@ -34,11 +34,12 @@ from torch import Tensor, nn
 
 from warmseq.modeling.cache import DecoderCache
 from warmseq.modeling.packed import PackedLinear, PlannedLinear
+from warmseq.modeling.quantization import BF16Linear, Int8Linear, has_vnni
 
 logger = logging.getLogger(__name__)
 
-# product paths (`products.py`) and activations as TorchScript can switch on them
-LINEAR, HALVES, ONEDNN = 0, 1, 2
+# product paths (`products.py`, `quantization.py`) and activations as TorchScript can switch on them
+LINEAR, HALVES, ONEDNN, INT8, BF16_ONEDNN, BF16_LINEAR = 0, 1, 2, 3, 4, 5
 PATH_CODES = {"linear": LINEAR, "halves": HALVES, "onednn": ONEDNN}
 ACTIVATION_CODES = {"gelu": 0, "gelu_new": 1, "gelu_pytorch_tanh": 1, "gelu_fast": 1, "relu": 2, "silu": 3,
                     "swish": 3, "tanh": 4}
@@ -122,9 +123,11 @@ class BlockWeights(NamedTuple):
     cross q, cross out, up, down; a block without cross-attention repeats its q/k/v in the cross slots, never
     read) and NORMS_PER_BLOCK layer norms (self, cross, feed-forward), in block order."""
 
-    weights: List[Tensor]  # (out, in), or a packed copy (path ONEDNN)
+    weights: List[Tensor]  # (out, in), or a packed copy (ONEDNN, BF16_ONEDNN); empty for INT8
     biases: List[Optional[Tensor]]
-    paths: List[int]  # LINEAR, HALVES or ONEDNN
+    paths: List[int]  # LINEAR, HALVES, ONEDNN, INT8, BF16_ONEDNN or BF16_LINEAR
+    int8: List[torch.classes.quantized.LinearPackedParamsBase]  # per product where the paths are INT8, else none
+    reduce_range: bool  # INT8: 7-bit activations (`quantization.has_vnni`)
     norms: List[Tensor]  # each norm's weight, then its bias
     eps: List[float]  # one per norm
     heads: int
@@ -146,7 +149,16 @@ class StepCache(NamedTuple):
 
 
 def linear_at(x: Tensor, blocks: BlockWeights, at: int) -> Tensor:
-    return product(x, blocks.weights[at], blocks.biases[at], blocks.paths[at])
+    """Product `at` of the blocks: `product`, or `Int8Linear`'s and `BF16Linear`'s, op for op."""
+    path, weight, bias = blocks.paths[at], blocks.weights[at], blocks.biases[at]
+    if path == 3:  # INT8
+        return torch.ops.quantized.linear_dynamic(x.float().contiguous(), blocks.int8[at], blocks.reduce_range)
+    if path == 4 or path == 5:  # BF16_ONEDNN, BF16_LINEAR
+        low = x.to(torch.bfloat16)
+        y = product(low, weight, None, 2) if path == 4 else F.linear(low, weight)
+        y = y.float()
+        return y if bias is None else y.add_(bias)
+    return product(x, weight, bias, path)
 
 
 def norm_at(x: Tensor, blocks: BlockWeights, at: int) -> Tensor:
@@ -218,25 +230,32 @@ class FlatBlocks:
     @staticmethod
     def of(stack: nn.Module) -> FlatBlocks | None:
         """The flat tensors of `stack`'s blocks, or None where `run_blocks` does not serve it (a linear that is
-        not a step copy's, an activation without a code)."""
+        not an inference copy's, an activation without a code)."""
         spec = stack.spec
         if spec.activation not in ACTIVATION_CODES:
             return None
-        weights = BlockWeights([], [], [], [], [], spec.num_heads, spec.norm_first, ACTIVATION_CODES[spec.activation],
-                               spec.has_cross_attention)
+        weights = BlockWeights(weights=[], biases=[], paths=[], int8=[], reduce_range=not has_vnni(), norms=[],
+                               eps=[], heads=spec.num_heads, norm_first=spec.norm_first,
+                               activation=ACTIVATION_CODES[spec.activation],
+                               has_cross_attention=spec.has_cross_attention)
         for block in stack.layers:
             cross = block.cross_attn
             linears = (block.self_attn.qkv, block.self_attn.out, cross.q if cross else block.self_attn.qkv,
                        cross.out if cross else block.self_attn.qkv, block.ffn.up, block.ffn.down)
-            if not all(isinstance(m, PlannedLinear | PackedLinear) for m in linears):
+            flat = [flat_linear(m) for m in linears]
+            if None in flat:
                 return None
-            for m in linears:
-                weights.weights.append(m.weight if isinstance(m, PlannedLinear) else m.packed)
-                weights.biases.append(m.bias)
-                weights.paths.append(PATH_CODES[m.path] if isinstance(m, PlannedLinear) else ONEDNN)
+            for weight, bias, path, int8 in flat:
+                weights.weights.append(weight)
+                weights.biases.append(bias)
+                weights.paths.append(path)
+                if int8 is not None:
+                    weights.int8.append(int8)
             for norm in (block.self_attn_norm, block.cross_attn_norm or block.self_attn_norm, block.ffn_norm):
                 weights.norms.extend((norm.weight.detach(), norm.bias.detach()))
                 weights.eps.append(norm.eps)
+        if weights.int8 and len(weights.int8) != len(weights.paths):  # int8 copies quantize every linear
+            return None
         return FlatBlocks(weights)
 
     def decode(self, stack: nn.Module, tokens: Tensor, cache: DecoderCache) -> Tensor:
@@ -252,6 +271,22 @@ class FlatBlocks:
             layer.length = length + 1
         cache.position += 1
         return stack.final_norm(x) if stack.final_norm is not None else x
+
+
+NO_WEIGHT = torch.empty(0)  # the weight of an INT8 product, whose weights live in its packed parameters
+
+
+def flat_linear(m: nn.Module) -> tuple[Tensor, Tensor | None, int, object | None] | None:
+    """(weight, bias, path, int8 parameters) of an inference copy's linear, None for any other module."""
+    if isinstance(m, PlannedLinear):
+        return m.weight, m.bias, PATH_CODES[m.path], None
+    if isinstance(m, PackedLinear):
+        return m.packed, m.bias, ONEDNN, None
+    if isinstance(m, Int8Linear):
+        return NO_WEIGHT, None, INT8, m.packed
+    if isinstance(m, BF16Linear):
+        return m.weight, m.bias, BF16_ONEDNN if m.uses_onednn else BF16_LINEAR, None
+    return None
 
 
 @functools.cache

@@ -105,7 +105,7 @@ class StepState:
     decoder: CausalLM
     head: Callable[[Tensor], Tensor]  # (rows, hidden) -> (rows, vocab) float32
     steps: StepOutputs | None = None  # filled by `CachedDecoder.step_recorded` only
-    blocks: FlatBlocks | None = None  # the float32 copy's blocks as one scripted function (`flat_step.py`)
+    blocks: FlatBlocks | None = None  # the copy's blocks as one scripted function (`flat_step.py`)
 
     def hidden(self, tokens: Tensor) -> Tensor:
         """The decoder's hidden states (rows, hidden) for the new `tokens` (rows, n), extending the cache."""
@@ -170,8 +170,7 @@ class CachedDecoder:
         # the plain weights (a packed copy is laid out for the steps' rows, not the sources')
         projector = decoder if kind == "float32" else fitted
         cache = projector.new_cache(rows, prompt_length + max_new, self.memory, self.memory_mask)
-        # only the float32 step copy: its products are the plan's paths, which `flat_step.run_blocks` knows
-        blocks = FlatBlocks.of(fitted.stack) if kind == "float32" and fitted is not None else None
+        blocks = FlatBlocks.of(fitted.stack) if fitted is not None else None  # an inference copy's blocks
         return StepState(cache, fitted or decoder, head, self.steps, blocks)
 
     @staticmethod
