@@ -10,7 +10,7 @@ import torch
 
 from tests.conftest import padded_batch
 from warmseq import configs
-from warmseq.modeling import flat_step, kernel_plan, linear, packed, quantization, stack
+from warmseq.modeling import flat_step, kernel_plan, linear, packed, quantization, scripting, stack
 from warmseq.modeling.block import ACTIVATIONS
 from warmseq.modeling.encoder_decoder import EncoderDecoderModel
 from warmseq.modeling.kernel_plan import ROW_BUCKETS, KernelPlan
@@ -147,18 +147,20 @@ def test_generate_takes_it_with_the_same_tokens_and_scores(decoder, batch, kwarg
 
 
 def test_blocks_run_scripted_here_and_unscripted_where_torchscript_fails(monkeypatch):
-    flat_step.blocks_runner.cache_clear()
-    assert isinstance(flat_step.blocks_runner(), torch.jit.ScriptFunction)
+    scripting.scripted.cache_clear()
+    assert isinstance(scripting.scripted(flat_step.run_blocks), torch.jit.ScriptFunction)
 
     def refuse(_function):
         raise RuntimeError("TorchScript is gone")
 
     monkeypatch.setattr(torch.jit, "script", refuse)
-    flat_step.blocks_runner.cache_clear()
+    scripting.scripted.cache_clear()
     try:
-        assert flat_step.blocks_runner() is flat_step.run_blocks
+        assert scripting.scripted(flat_step.run_blocks) is flat_step.run_blocks
+        test_generate_takes_it_with_the_same_tokens_and_scores("gpt2", 2, dict(num_beams=3, max_new_tokens=5),
+                                                               False, "float32", monkeypatch)
     finally:
-        flat_step.blocks_runner.cache_clear()
+        scripting.scripted.cache_clear()
 
 
 def test_only_step_copies_take_it():

@@ -14,19 +14,14 @@ fast; the same function unscripted 1.09x); beam 4 at batch 1 1.13x-1.15x, greedy
 It serves the decoder copies made for a call's steps (`packed.py`'s `PlannedLinear` and `PackedLinear` in
 float32, `quantization.py`'s `Int8Linear` and `BF16Linear`), one new token per row, on CPU, with a
 `DecoderCache`. Anything else (the static cache, `WARMSEQ_CPU_KERNELS=0`, whose decoder has no copy, a
-family whose activation has no code here) keeps `Block.step`. `torch.jit.script` is deprecated in favour of `torch.compile`, which is slower here (see
-`static_step.py` and docs/results.md); where scripting fails the unscripted function runs, with the same
-results.
+family whose activation has no code here) keeps `Block.step`. Scripting, and what happens where it fails:
+`scripting.py`.
 """
 
 from __future__ import annotations
 
-import functools
-import logging
-import warnings
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import List, NamedTuple, Optional  # noqa: UP035 - TorchScript's names, see `product`
+from typing import List, NamedTuple, Optional  # noqa: UP035 - TorchScript's names (`BlockWeights`)
 
 import torch
 import torch.nn.functional as F
@@ -34,9 +29,9 @@ from torch import Tensor, nn
 
 from warmseq.modeling.cache import DecoderCache
 from warmseq.modeling.packed import PackedLinear, PlannedLinear
+from warmseq.modeling.products import halves_product, onednn_product
 from warmseq.modeling.quantization import BF16Linear, Int8Linear, has_vnni
-
-logger = logging.getLogger(__name__)
+from warmseq.modeling.scripting import scripted
 
 # product paths (`products.py`, `quantization.py`) and activations as TorchScript can switch on them
 LINEAR, HALVES, ONEDNN, INT8, BF16_ONEDNN, BF16_LINEAR = 0, 1, 2, 3, 4, 5
@@ -48,23 +43,11 @@ NORMS_PER_BLOCK = 3
 
 
 def product(x: Tensor, weight: Tensor, bias: Tensor | None, path: int) -> Tensor:
-    """`products.run_path` (a packed weight takes ONEDNN), op for op."""
+    """`products.run_path` by code (a packed weight takes ONEDNN)."""
     if path == 1:  # HALVES (TorchScript reads no module constants)
-        rows = x.numel() // x.shape[-1]
-        out_features, in_features = weight.shape[0], weight.shape[1]
-        half = out_features // 2
-        halves = weight.view(2, half, in_features)
-        columns = x.reshape(rows, in_features).t().expand(2, in_features, rows)
-        if bias is None:
-            y = torch.bmm(halves, columns)
-        else:
-            y = torch.baddbmm(bias.view(2, half, 1), halves, columns)
-        shape = list(x.shape[:-1]) + [out_features]
-        return y.view(out_features, rows).t().contiguous().view(shape)
+        return halves_product(x, weight, bias)
     if path == 2:  # ONEDNN
-        # TorchScript's own name for the operator's `Scalar?[]`; a local annotation, never evaluated by Python
-        scalars: List[Optional[number]] = []  # noqa: F821, UP006, UP045
-        return torch.ops.mkldnn._linear_pointwise(x, weight, bias, "none", scalars, "")
+        return onednn_product(x, weight, bias)
     return F.linear(x, weight, bias)
 
 
@@ -266,7 +249,7 @@ class FlatBlocks:
         step = StepCache([layer.keys for layer in cache.layers], [layer.values for layer in cache.layers], length,
                          [kv[0] for kv in cache.memory_kv], [kv[1] for kv in cache.memory_kv], cache.memory_mask,
                          [] if bags is None else [bags.key_rows, bags.key_offsets, bags.value_rows, bags.value_offsets])
-        x = blocks_runner()(x, self.weights, step)
+        x = scripted(run_blocks)(x, self.weights, step)
         for layer in cache.layers:
             layer.length = length + 1
         cache.position += 1
@@ -287,15 +270,3 @@ def flat_linear(m: nn.Module) -> tuple[Tensor, Tensor | None, int, object | None
     if isinstance(m, BF16Linear):
         return m.weight, m.bias, BF16_ONEDNN if m.uses_onednn else BF16_LINEAR, None
     return None
-
-
-@functools.cache
-def blocks_runner() -> Callable[..., Tensor]:
-    """`run_blocks`, scripted once per process; unscripted where TorchScript cannot (same results)."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # its deprecation notice: see the module's docstring
-            return torch.jit.script(run_blocks)
-    except Exception as error:  # noqa: BLE001 - any failure to script leaves the plain function, equal in value
-        logger.info("warmseq: decode steps run unscripted (TorchScript could not compile them: %s)", error)
-        return run_blocks

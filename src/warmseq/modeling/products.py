@@ -16,6 +16,7 @@ project, with the weights evicted from cache as in decoding (docs/results.md):
 from __future__ import annotations
 
 import functools
+from typing import List, Optional  # noqa: UP035 - TorchScript's names (`onednn_product`)
 
 import torch
 import torch.nn.functional as F
@@ -53,9 +54,9 @@ def products_of_ones_run(dtype: torch.dtype, packed_only: bool) -> bool:
 
 
 def halves_product(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
-    """The product for an even number of outputs, as a batch of two `W_half @ x.T`."""
+    """The product for an even number of outputs, as a batch of two `W_half @ x.T` (TorchScript compiles it)."""
     rows = x.numel() // x.shape[-1]
-    out_features, in_features = weight.shape
+    out_features, in_features = weight.shape[0], weight.shape[1]
     half = out_features // 2
     halves = weight.view(2, half, in_features)  # (2, out / 2, in)
     columns = x.reshape(rows, in_features).t().expand(2, in_features, rows)  # (2, in, rows)
@@ -64,12 +65,14 @@ def halves_product(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
     else:
         y = torch.baddbmm(bias.view(2, half, 1), halves, columns)
     # (2, out / 2, rows) -> (..., out), copied to row-major order as the ops that follow expect
-    return y.view(out_features, rows).t().contiguous().view(*x.shape[:-1], out_features)
+    return y.view(out_features, rows).t().contiguous().view(list(x.shape[:-1]) + [out_features])
 
 
 def onednn_product(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
-    """oneDNN's product; `weight` is (out, in) or a `pack_weight` copy."""
-    return torch.ops.mkldnn._linear_pointwise(x, weight, bias, "none", [], "")
+    """oneDNN's product; `weight` is (out, in) or a `pack_weight` copy (TorchScript compiles it)."""
+    # TorchScript's own name for the operator's `Scalar?[]`: a local annotation, which Python never evaluates
+    scalars: List[Optional[number]] = []  # noqa: F821, UP006, UP045
+    return torch.ops.mkldnn._linear_pointwise(x, weight, bias, "none", scalars, "")
 
 
 # activations oneDNN can apply to a product's outputs as it writes them: our name -> (oneDNN's, its algorithm)
