@@ -37,6 +37,14 @@ def model_with(decoder: str) -> EncoderDecoderModel:
     return model
 
 
+def encoded_sources(model: EncoderDecoderModel, sources: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The encoder's states of `sources` padded sources at the decoder's width, and their 0/1 mask."""
+    ids, mask = padded_batch(99, batch=sources, length=7 + sources)
+    with torch.inference_mode():
+        memory = model.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
+        return model.enc_to_dec_proj(memory) if model.enc_to_dec_proj is not None else memory, mask
+
+
 def use_plan(monkeypatch, first: str, bags: bool) -> None:
     """Every product by `first` (then the others), cross-attention by row sums or not, whatever this machine's plan."""
     if first in ("onednn", "packed") and not has_onednn():
@@ -56,10 +64,8 @@ def test_run_blocks_equals_block_steps(decoder, path, sources, per_source, bags,
     use_plan(monkeypatch, path, bags)
     model = model_with(decoder)
     rows = sources * per_source
-    ids, mask = padded_batch(99, batch=sources, length=7 + sources)
+    memory, mask = encoded_sources(model, sources)
     with torch.inference_mode():
-        memory = model.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
-        memory = model.enc_to_dec_proj(memory) if model.enc_to_dec_proj is not None else memory
         copy, _ = packed.packed_decoder(model.decoder, rows)
         blocks = flat_step.FlatBlocks.of(copy.stack)
         assert blocks is not None
@@ -87,10 +93,8 @@ def test_run_blocks_equals_block_steps_in_low_precision(decoder, compute_type, s
     use_plan(monkeypatch, "halves", bags)
     model = model_with(decoder)
     rows = sources * per_source
-    ids, mask = padded_batch(99, batch=sources, length=7 + sources)
+    memory, mask = encoded_sources(model, sources)
     with torch.inference_mode():
-        memory = model.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
-        memory = model.enc_to_dec_proj(memory) if model.enc_to_dec_proj is not None else memory
         copy, _ = quantization.decode_modules_for(model.decoder, rows, compute_type)
         blocks = flat_step.FlatBlocks.of(copy.stack)
         assert blocks is not None and bool(blocks.weights.int8) == (compute_type == "int8")

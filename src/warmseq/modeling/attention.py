@@ -22,7 +22,8 @@ def split_heads(x: Tensor, num_heads: int) -> Tensor:
 
 
 def merge_heads(x: Tensor) -> Tensor:
-    batch, heads, seq, head_dim = x.shape
+    """(batch, heads, seq, head_dim) -> (batch, seq, hidden) (TorchScript compiles it: `flat_step.py`)."""
+    batch, heads, seq, head_dim = x.shape[0], x.shape[1], x.shape[2], x.shape[3]
     return x.transpose(1, 2).reshape(batch, seq, heads * head_dim)
 
 

@@ -27,7 +27,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from warmseq.modeling.attention import merge_heads
 from warmseq.modeling.cache import DecoderCache
+from warmseq.modeling.memory_bags import attend_rows
 from warmseq.modeling.packed import PackedLinear, PlannedLinear
 from warmseq.modeling.products import halves_product, onednn_product
 from warmseq.modeling.quantization import BF16Linear, Int8Linear, has_vnni
@@ -75,30 +77,6 @@ def attend_by_products(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, dec
     if mask is not None:
         weights = weights.masked_fill(~mask, 0.0)
     return weights @ v
-
-
-def attend_by_bags(q: Tensor, keys: Tensor, values: Tensor, mask: Tensor | None, bags: list[Tensor]) -> Tensor:
-    """`memory_bags.attend_bags`, op for op; `bags` holds its key rows and offsets, then its value rows and offsets."""
-    sources, heads, queries, head_dim = q.shape[0], q.shape[1], q.shape[2], q.shape[3]
-    src_len = keys.shape[2]
-    groups = sources * heads
-    key_table = keys.transpose(-2, -1).view(groups * head_dim, src_len)
-    scores = F.embedding_bag(bags[0], key_table, bags[1], mode="sum",
-                             per_sample_weights=(q * head_dim ** -0.5).reshape(-1))
-    scores = scores.view(sources, heads, queries, src_len)
-    if mask is not None:
-        scores = scores.masked_fill(~mask, -3.4028234663852886e38)  # LOWEST
-    weights = scores.softmax(dim=-1)
-    if mask is not None:
-        weights = weights.masked_fill(~mask, 0.0)
-    out = F.embedding_bag(bags[2], values.view(groups * src_len, head_dim), bags[3], mode="sum",
-                          per_sample_weights=weights.reshape(-1))
-    return out.view(sources, heads, queries, head_dim)
-
-
-def merge_heads(x: Tensor) -> Tensor:
-    batch, heads, seq, head_dim = x.shape[0], x.shape[1], x.shape[2], x.shape[3]
-    return x.transpose(1, 2).reshape(batch, seq, heads * head_dim)
 
 
 class BlockWeights(NamedTuple):
@@ -171,7 +149,8 @@ def cross_attention(x: Tensor, blocks: BlockWeights, at: int, layer: int, cache:
         q = q.view(sources, per_source, heads, seq, head_dim).transpose(1, 2)
         q = q.reshape(sources, heads, per_source * seq, head_dim)
     if len(cache.bags) > 0:
-        y = attend_by_bags(q, keys, values, cache.memory_mask, cache.bags)
+        bags = cache.bags
+        y = attend_rows(q, keys, values, cache.memory_mask, bags[0], bags[1], bags[2], bags[3])
     else:
         y = attend_by_products(q, keys, values, cache.memory_mask, 8)  # attention.DECODE_QUERIES
     if per_source > 1:

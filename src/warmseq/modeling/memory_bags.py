@@ -62,18 +62,25 @@ def attend_bags(q: Tensor, keys: Tensor, values: Tensor, mask: Tensor | None, ba
     """Softmax attention (sources, heads, queries, head_dim) of `q` over each source's `keys` (laid out by
     `keys_laid_out_transposed`) and contiguous `values`, (sources, heads, src_len, head_dim) each. `mask`
     is bool, True where a key is visible; a query that sees no key gets a zero output, as in `attend`."""
-    sources, heads, queries, head_dim = q.shape
+    return attend_rows(q, keys, values, mask, bags.key_rows, bags.key_offsets, bags.value_rows, bags.value_offsets)
+
+
+def attend_rows(q: Tensor, keys: Tensor, values: Tensor, mask: Tensor | None, key_rows: Tensor, key_offsets: Tensor,
+                value_rows: Tensor, value_offsets: Tensor) -> Tensor:
+    """`attend_bags` on the bags' tensors (TorchScript compiles this: `flat_step.py`). Float32 only, as the
+    kernel plan takes bags (`stack.bags_pay`)."""
+    sources, heads, queries, head_dim = q.shape[0], q.shape[1], q.shape[2], q.shape[3]
     src_len = keys.shape[2]
     groups = sources * heads
     key_table = keys.transpose(-2, -1).view(groups * head_dim, src_len)  # raises if not laid out for bags
-    scores = F.embedding_bag(bags.key_rows, key_table, bags.key_offsets, mode="sum",
+    scores = F.embedding_bag(key_rows, key_table, key_offsets, mode="sum",
                              per_sample_weights=(q * head_dim**-0.5).reshape(-1))
     scores = scores.view(sources, heads, queries, src_len)
     if mask is not None:
-        scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
+        scores = scores.masked_fill(~mask, -3.4028234663852886e38)  # float32's lowest (no finfo in TorchScript)
     weights = scores.softmax(dim=-1)
     if mask is not None:
         weights = weights.masked_fill(~mask, 0.0)  # changes only queries that see no key at all
-    out = F.embedding_bag(bags.value_rows, values.view(groups * src_len, head_dim), bags.value_offsets,
-                          mode="sum", per_sample_weights=weights.reshape(-1))
+    out = F.embedding_bag(value_rows, values.view(groups * src_len, head_dim), value_offsets, mode="sum",
+                          per_sample_weights=weights.reshape(-1))
     return out.view(sources, heads, queries, head_dim)
