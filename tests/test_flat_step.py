@@ -147,7 +147,8 @@ def test_generate_takes_it_with_the_same_tokens_and_scores(decoder, batch, kwarg
     plain = model.generate(ids, attention_mask=mask, **special, **kwargs)
     assert len(calls) == kwargs["max_new_tokens"]
     assert torch.equal(flat.sequences, plain.sequences)
-    assert len(flat.scores) == len(plain.scores) and all(map(torch.equal, flat.scores, plain.scores))
+    assert len(flat.scores) == len(plain.scores) == kwargs["max_new_tokens"]
+    assert all(map(torch.equal, flat.scores, plain.scores))
 
 
 def test_blocks_run_scripted_here_and_unscripted_where_torchscript_fails(monkeypatch):
