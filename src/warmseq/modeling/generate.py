@@ -170,7 +170,9 @@ class CachedDecoder:
         # the plain weights (a packed copy is laid out for the steps' rows, not the sources')
         projector = decoder if kind == "float32" else fitted
         cache = projector.new_cache(rows, prompt_length + max_new, self.memory, self.memory_mask)
-        blocks = FlatBlocks.of(fitted.stack) if fitted is not None else None  # an inference copy's blocks
+        # an inference copy's blocks as one scripted function, on CPU (elsewhere the static step is the default)
+        on_cpu = self.memory.device.type == "cpu"
+        blocks = FlatBlocks.of(fitted.stack) if fitted is not None and on_cpu else None
         return StepState(cache, fitted or decoder, head, self.steps, blocks)
 
     @staticmethod
