@@ -40,8 +40,6 @@ LINEAR, HALVES, ONEDNN, INT8, BF16_ONEDNN, BF16_LINEAR = 0, 1, 2, 3, 4, 5
 PATH_CODES = {"linear": LINEAR, "halves": HALVES, "onednn": ONEDNN}
 ACTIVATION_CODES = {"gelu": 0, "gelu_new": 1, "gelu_pytorch_tanh": 1, "gelu_fast": 1, "relu": 2, "silu": 3,
                     "swish": 3, "tanh": 4}
-PRODUCTS_PER_BLOCK = 6  # see `BlockWeights`
-NORMS_PER_BLOCK = 3
 
 
 def product(x: Tensor, weight: Tensor, bias: Tensor | None, path: int) -> Tensor:
@@ -80,9 +78,9 @@ def attend_by_products(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, dec
 
 
 class BlockWeights(NamedTuple):
-    """A decoder copy's blocks as plain tensors. Per block PRODUCTS_PER_BLOCK products (self q/k/v, self out,
+    """A decoder copy's blocks as plain tensors, in block order: per block six products (self q/k/v, self out,
     cross q, cross out, up, down; a block without cross-attention repeats its q/k/v in the cross slots, never
-    read) and NORMS_PER_BLOCK layer norms (self, cross, feed-forward), in block order."""
+    read) and three layer norms (self, cross, feed-forward)."""
 
     weights: List[Tensor]  # (out, in), or a packed copy (ONEDNN, BF16_ONEDNN); empty for INT8
     biases: List[Optional[Tensor]]
@@ -167,7 +165,7 @@ def run_blocks(x: Tensor, blocks: BlockWeights, cache: StepCache) -> Tensor:
     head_dim = width // blocks.heads
     t = cache.length
     for layer in range(len(cache.keys)):
-        at, norm = layer * 6, layer * 3  # PRODUCTS_PER_BLOCK, NORMS_PER_BLOCK
+        at, norm = layer * 6, layer * 3  # each block's first product and first norm (`BlockWeights`)
         # self-attention: the new key and value into the cache, the query over every cached position
         qkv = linear_at(sublayer_input(x, blocks, norm), blocks, at).view(rows, 3, blocks.heads, 1, head_dim)
         keys, values = cache.keys[layer], cache.values[layer]

@@ -19,11 +19,11 @@ import torch
 
 logger = logging.getLogger(__name__)
 
-F = TypeVar("F", bound=Callable)
+Function = TypeVar("Function", bound=Callable)
 
 
 @functools.cache
-def scripted(function: F) -> F:
+def scripted(function: Function) -> Function:
     """`function` compiled by TorchScript once per process, or `function` itself where that fails."""
     try:
         with warnings.catch_warnings():
