@@ -16,9 +16,15 @@ rounded to bf16) and the float32 result z_j both lie within
     (2u + u^2 + 2g (1 + u)^2) * sum_i |x_i| |w_ji|  +  u / (1 - u) * |b_j|
 of the exact value, and sum_i |x_i| |w_ji| <= ||x|| max_j ||w_j|| (Cauchy-Schwarz; the largest row norm
 computed once). A token is kept unless its b_j, raised by its largest error, stays below the row's largest
-b_k lowered by its own (`ScreenedArgmax.threshold`): the float32 maximum cannot be among the others."""
+b_k lowered by its own (`ScreenedArgmax.threshold`): the float32 maximum cannot be among the others.
+
+A single row (greedy search of one source, the commonest call) takes a shorter way of about ten operations
+instead of forty (`ScreenedArgmax.one_row`): the bias goes into the bf16 product, whose output rounding then
+covers it, and the threshold is worked out in Python floats."""
 
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import Tensor
@@ -49,6 +55,8 @@ class ScreenedArgmax:
 
     def __call__(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """(rows, in) -> the largest logit (rows,) float32 and its token (rows,) int64."""
+        if x.shape[0] == 1:
+            return self.one_row(x)
         low = onednn_product(x.to(torch.bfloat16), self.packed, None)  # (rows, vocab) bf16
         # float32 from here: with the bias added in the same pass where there is one
         low = torch.add(self.bias, low) if self.bias is not None else low.float()
@@ -60,6 +68,24 @@ class ScreenedArgmax:
         if self.bias is not None:
             values += self.bias[tokens]
         return best_per_row(values, rows, tokens, x.shape[0])
+
+    def one_row(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """`__call__` for x (1, in). oneDNN adds the float32 bias to the float32 sums before rounding to bf16,
+        so b_j's error is the products' part plus o|b_j|; the bias's own rounding, should a build round it to
+        bf16 first, is allowed for (u |bias_j|)."""
+        low = onednn_product(x.to(torch.bfloat16), self.packed, self.bias)[0]  # (vocab,) bf16, bias included
+        o = self.output_bound
+        p = float(x.norm()) * self.product_bound + self.largest_bias * (o + BF16_UNIT)
+        largest = float(low.max())
+        right = largest - 2 * p - o * abs(largest)
+        threshold = bf16_at_most(right / (1 + o) if right >= 0 else right / (1 - o))
+        tokens = (low >= threshold).nonzero()[:, 0]  # (candidates,) in order
+        if tokens.numel() > MAX_EXACT:
+            return row_max(self.exact(x))
+        values = (x * self.weight[tokens]).sum(dim=-1)  # (candidates,) float32
+        if self.bias is not None:
+            values += self.bias[tokens]
+        return best_of_row(values, tokens)
 
     def threshold(self, x: Tensor, largest: Tensor) -> Tensor:
         """(rows,): the least screened logit b_j that may still be its row's float32 maximum.
@@ -78,6 +104,18 @@ class ScreenedArgmax:
         return logits if self.bias is None else logits + self.bias
 
 
+def bf16_at_most(value: float) -> float:
+    """The largest bf16 number not above `value` (bf16 keeps 8 significant bits), so that comparing bf16 scores
+    with it rounds nothing; NaN and infinities as they are. Values too small for bf16's normal numbers give a
+    small negative power of two instead, which is lower still."""
+    if not math.isfinite(value):
+        return value
+    if abs(value) < 2.0**-100:
+        return -(2.0**-100)
+    mantissa, exponent = math.frexp(value)  # value = mantissa * 2**exponent, 0.5 <= |mantissa| < 1
+    return math.ldexp(math.floor(mantissa * 2**8) / 2**8, exponent)
+
+
 def tokens_reaching(scores: Tensor, block_max: Tensor, threshold: Tensor) -> tuple[Tensor, Tensor]:
     """(rows, tokens) where scores[row, token] >= threshold[row] (rows sorted, tokens non-decreasing within a
     row), looking only into the blocks whose maximum reaches the threshold (a comparison and `nonzero` over
@@ -93,11 +131,16 @@ def best_per_row(values: Tensor, rows: Tensor, tokens: Tensor, row_count: int) -
     `max` over a row of logits gives). `rows` is sorted and `tokens` do not decrease within a row. A row without
     candidates (NaN or infinite inputs) gets -inf, which the search's finiteness check reports."""
     if row_count == 1:
-        if not values.numel():
-            return values.new_full((1,), float("-inf")), tokens.new_zeros(1)
-        at = values.argmax()  # the first of equal values
-        return values[at].view(1), tokens[at].view(1)
+        return best_of_row(values, tokens)
     best = values.new_full((row_count,), float("-inf")).scatter_reduce_(0, rows, values, "amax")
     hit = values == best[rows]
     token = tokens.new_full((row_count,), 0).scatter_reduce_(0, rows[hit], tokens[hit], "amin", include_self=False)
     return best, token
+
+
+def best_of_row(values: Tensor, tokens: Tensor) -> tuple[Tensor, Tensor]:
+    """`best_per_row` for a single row: (1,) each; no candidates give -inf and token 0."""
+    if not values.numel():
+        return values.new_full((1,), float("-inf")), tokens.new_zeros(1)
+    at = values.argmax()  # the first of equal values
+    return values[at].view(1), tokens[at].view(1)
