@@ -132,8 +132,9 @@ def test_products_equal_the_plans_paths(path, shape, has_bias):
                                            (2, dict(num_beams=3, num_return_sequences=2, max_new_tokens=7))])
 @pytest.mark.parametrize("bags", [False, True])
 @pytest.mark.parametrize("compute_type", ["float32", "int8", "bf16"])
-def test_generate_takes_it_with_the_same_tokens_and_scores(decoder, batch, kwargs, bags, compute_type, monkeypatch):
-    use_plan(monkeypatch, "halves" if batch == 1 else "packed", bags)
+def test_generate_takes_it_with_the_same_tokens_and_scores(decoder, batch, kwargs, bags, compute_type, monkeypatch,
+                                                           plan=None):
+    use_plan(monkeypatch, plan or ("halves" if batch == 1 else "packed"), bags)
     model = model_with(decoder)
     ids, mask = padded_batch(99, batch=batch, length=6 + batch)
     special = dict(decoder_start_token_id=1, pad_token_id=0, eos_token_id=None, output_scores=True,
@@ -143,7 +144,7 @@ def test_generate_takes_it_with_the_same_tokens_and_scores(decoder, batch, kwarg
     monkeypatch.setattr(flat_step.FlatBlocks, "decode", lambda *args: calls.append(1) or decode(*args))
     flat = model.generate(ids, attention_mask=mask, **special, **kwargs)
     assert len(calls) == kwargs["max_new_tokens"]
-    monkeypatch.setattr(flat_step.FlatBlocks, "of", staticmethod(lambda stack: None))
+    monkeypatch.setattr(flat_step.FlatBlocks, "of", staticmethod(lambda stack, plain_path=None: None))
     plain = model.generate(ids, attention_mask=mask, **special, **kwargs)
     assert len(calls) == kwargs["max_new_tokens"]
     assert torch.equal(flat.sequences, plain.sequences)
@@ -168,7 +169,39 @@ def test_blocks_run_scripted_here_and_unscripted_where_torchscript_fails(monkeyp
         scripting.scripted.cache_clear()
 
 
-def test_only_step_copies_take_it():
+def test_only_step_copies_take_it_unless_plain_linears_are_given_a_path():
     model = model_with("bert")
     assert flat_step.FlatBlocks.of(model.decoder.stack) is None  # plain linears: the plan is read per product
+    blocks = flat_step.FlatBlocks.of(model.decoder.stack, flat_step.LINEAR)
+    assert blocks.weights.paths == [flat_step.LINEAR] * 6 * len(model.decoder.stack.layers)
     assert set(ACTIVATIONS) <= set(flat_step.ACTIVATION_CODES)  # every activation a family can name has a code
+
+
+@pytest.mark.parametrize("decoder", sorted(DECODERS))
+@pytest.mark.parametrize("batch, kwargs", [(1, dict(max_new_tokens=6)), (2, dict(num_beams=3, max_new_tokens=5))])
+def test_where_the_plan_ranks_f_linear_first_the_decoder_takes_it_too(decoder, batch, kwargs, monkeypatch):
+    # a processor where MKL is fast: no product leaves F.linear, so there is no copy, and the decoder's own
+    # blocks run as the one function, with the same tokens and scores as its Python step
+    use_plan(monkeypatch, "linear", False)
+    model = model_with(decoder)
+    assert packed.packed_decoder(model.decoder, batch * kwargs.get("num_beams", 1))[0] is None
+    test_generate_takes_it_with_the_same_tokens_and_scores(decoder, batch, kwargs, False, "float32", monkeypatch,
+                                                           plan="linear")
+
+
+@pytest.mark.parametrize("left", ["cpu kernels off", "training mode"])
+def test_the_plain_pytorch_step_stays_where_asked(left, monkeypatch):
+    model = model_with("bert")
+    if left == "training mode":
+        use_plan(monkeypatch, "halves", False)
+        model.train()
+    else:
+        for module in (linear, packed, stack):
+            monkeypatch.setattr(module, "current_plan", KernelPlan.plain)
+    calls = []
+    decode = flat_step.FlatBlocks.decode
+    monkeypatch.setattr(flat_step.FlatBlocks, "decode", lambda *args: calls.append(1) or decode(*args))
+    ids, mask = padded_batch(99, batch=1, length=6)
+    out = model.generate(ids, attention_mask=mask, decoder_start_token_id=1, pad_token_id=0, eos_token_id=None,
+                         max_new_tokens=4)
+    assert out.shape == (1, 5) and calls == []

@@ -12,9 +12,11 @@ fast; the same function unscripted 1.09x); beam 4 at batch 1 1.13x-1.15x, greedy
 (docs/results.md).
 
 It serves the decoder copies made for a call's steps (`packed.py`'s `PlannedLinear` and `PackedLinear` in
-float32, `quantization.py`'s `Int8Linear` and `BF16Linear`), one new token per row, on CPU, with a
-`DecoderCache`. Anything else (the static cache, `WARMSEQ_CPU_KERNELS=0`, whose decoder has no copy, a
-family whose activation has no code here) keeps `Block.step`. Scripting, and what happens where it fails:
+float32, `quantization.py`'s `Int8Linear` and `BF16Linear`), and in float32 the plain `Linear`s a copy keeps
+(or the decoder itself, where no product leaves `F.linear`) wherever the kernel plan ranks `F.linear` first,
+as on a processor where MKL is fast: one new token per row, on CPU, with a `DecoderCache`. Anything else
+(the static cache, `WARMSEQ_CPU_KERNELS=0`, which keeps the plain PyTorch step, a family whose activation
+has no code here) keeps `Block.step`. Scripting, and what happens where it fails:
 `scripting.py`.
 """
 
@@ -29,6 +31,7 @@ from torch import Tensor, nn
 
 from warmseq.modeling.attention import merge_heads
 from warmseq.modeling.cache import DecoderCache
+from warmseq.modeling.linear import Linear
 from warmseq.modeling.memory_bags import attend_rows
 from warmseq.modeling.packed import PackedLinear, PlannedLinear
 from warmseq.modeling.products import halves_product, onednn_product
@@ -188,9 +191,10 @@ class FlatBlocks:
     weights: BlockWeights
 
     @staticmethod
-    def of(stack: nn.Module) -> FlatBlocks | None:
+    def of(stack: nn.Module, plain_path: int | None = None) -> FlatBlocks | None:
         """The flat tensors of `stack`'s blocks, or None where `run_blocks` does not serve it (a linear that is
-        not an inference copy's, an activation without a code)."""
+        not an inference copy's, an activation without a code). A plain `Linear` takes `plain_path` (the
+        caller's word that the plan ranks that path first for the call's rows); None: it is declined."""
         spec = stack.spec
         if spec.activation not in ACTIVATION_CODES:
             return None
@@ -202,7 +206,7 @@ class FlatBlocks:
             cross = block.cross_attn
             linears = (block.self_attn.qkv, block.self_attn.out, cross.q if cross else block.self_attn.qkv,
                        cross.out if cross else block.self_attn.qkv, block.ffn.up, block.ffn.down)
-            flat = [flat_linear(m) for m in linears]
+            flat = [flat_linear(m, plain_path) for m in linears]
             if None in flat:
                 return None
             for weight, bias, path, int8 in flat:
@@ -236,8 +240,11 @@ class FlatBlocks:
 NO_WEIGHT = torch.empty(0)  # the weight of an INT8 product, whose weights live in its packed parameters
 
 
-def flat_linear(m: nn.Module) -> tuple[Tensor, Tensor | None, int, object | None] | None:
-    """(weight, bias, path, int8 parameters) of an inference copy's linear, None for any other module."""
+def flat_linear(m: nn.Module, plain_path: int | None) -> tuple[Tensor, Tensor | None, int, object | None] | None:
+    """(weight, bias, path, int8 parameters) of an inference copy's linear, or of a plain `Linear` where there
+    is a `plain_path`; None for any other module."""
+    if type(m) is Linear and plain_path is not None:
+        return m.weight.detach(), None if m.bias is None else m.bias.detach(), plain_path, None
     if isinstance(m, PlannedLinear):
         return m.weight, m.bias, PATH_CODES[m.path], None
     if isinstance(m, PackedLinear):

@@ -21,10 +21,10 @@ from warmseq.generation.driver import GenerateOutput, generate_tokens, stream_to
 from warmseq.generation.row_max import row_max
 from warmseq.hub import resolve_file
 from warmseq.modeling.cache import DecoderCache
-from warmseq.modeling.flat_step import FlatBlocks
+from warmseq.modeling.flat_step import LINEAR, FlatBlocks
 from warmseq.modeling.inputs import check_token_ids
 from warmseq.modeling.outputs import BaseModelOutput, StackRecord
-from warmseq.modeling.packed import OutputProjection, kept_modules
+from warmseq.modeling.packed import OutputProjection, kept_modules, plan_applies
 from warmseq.modeling.quantization import check_compute_type, decode_modules_for, encoder_for
 from warmseq.modeling.static_step import STATIC_CACHES, StaticState, compile_mode, step_function, uses_static_step
 
@@ -170,10 +170,20 @@ class CachedDecoder:
         # the plain weights (a packed copy is laid out for the steps' rows, not the sources')
         projector = decoder if kind == "float32" else fitted
         cache = projector.new_cache(rows, prompt_length + max_new, self.memory, self.memory_mask)
-        # an inference copy's blocks as one scripted function, on CPU (elsewhere the static step is the default)
-        on_cpu = self.memory.device.type == "cpu"
-        blocks = FlatBlocks.of(fitted.stack) if fitted is not None and on_cpu else None
-        return StepState(cache, fitted or decoder, head, self.steps, blocks)
+        stepping = fitted or decoder
+        return StepState(cache, stepping, head, self.steps, self.flat_blocks(stepping))
+
+    def flat_blocks(self, stepping: CausalLM) -> FlatBlocks | None:
+        """The stepping decoder's blocks as one scripted function (`flat_step.py`), on CPU (elsewhere the static
+        step is the default). In float32 with the CPU paths on, the linears a copy leaves plain (or all of them,
+        where there is no copy) are those whose products the plan keeps with `F.linear` for the call's rows. A
+        decoder left in training mode keeps `Block.step`, whose dropout the flat function does not have."""
+        if self.memory.device.type != "cpu" or stepping.training:
+            return None
+        plain = self.compute_type == "float32" and plan_applies(self.decoder.output_weight())
+        if stepping is self.decoder and not plain:
+            return None  # the plain PyTorch step (WARMSEQ_CPU_KERNELS=0, float64, ...)
+        return FlatBlocks.of(stepping.stack, LINEAR if plain else None)
 
     @staticmethod
     def step(tokens: Tensor, state: StepState) -> tuple[Tensor, StepState]:

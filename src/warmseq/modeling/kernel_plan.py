@@ -17,6 +17,7 @@ ROW_BUCKETS = (1, 2, 4, 8, 12, 16, 24, 32, 64)  # a row count uses the largest b
 SHAPES = {"head": (30522, 384), "up": (1152, 384), "down": (384, 1536)}
 TRAINING_PATHS = ("linear", "onednn")
 FORMAT = 4
+OFF = "off"  # the machine of the plan that turns the CPU paths off
 
 
 def product_kind(out_features: int, in_features: int) -> str:
@@ -97,8 +98,13 @@ class KernelPlan:
     @classmethod
     def plain(cls) -> KernelPlan:
         """`F.linear` everywhere (the CPU paths turned off)."""
-        return cls({kind: [["linear"] for _ in ROW_BUCKETS] for kind in SHAPES}, {}, "off",
+        return cls({kind: [["linear"] for _ in ROW_BUCKETS] for kind in SHAPES}, {}, OFF,
                    screening=[False] * len(ROW_BUCKETS), bags=[False] * len(ROW_BUCKETS))
+
+    @property
+    def turned_off(self) -> bool:
+        """Whether this is `plain()`, the plan of `WARMSEQ_CPU_KERNELS=0`, rather than one measured."""
+        return self.machine == OFF
 
     def describe(self) -> list[str]:
         """What the plan chose, one line per decision: the fastest path per kind of product by rows, where

@@ -38,6 +38,12 @@ def cpu_paths_apply(weight: Tensor) -> bool:
         return uses_cpu_paths(x, weight)
 
 
+def plan_applies(weight: Tensor) -> bool:
+    """Whether a measured kernel plan decides the inference products by `weight` here: `cpu_paths_apply`, and
+    the CPU paths not turned off (whose plan names `F.linear` everywhere too)."""
+    return cpu_paths_apply(weight) and not current_plan().turned_off
+
+
 def screening_pays(rows: int, weight: Tensor) -> bool:
     """Whether a greedy step's LM head `weight` is fastest screened in bf16 for `rows` rows here."""
     return cpu_paths_apply(weight) and current_plan().screening_pays(rows)
