@@ -21,7 +21,7 @@ SMALL = {"head": (512, 16), "up": (48, 16), "down": (16, 48)}
 
 
 def small_calibration(*_args, **_kwargs) -> KernelPlan:
-    return calibrate(SMALL, evicting_bytes=2**16, passes=1, training_shape=(64, 96, 32),
+    return calibrate(SMALL, evicting_bytes=2**16, passes=1, training_shapes=((64, 96, 32), (64, 32, 96)),
                      cross_attention_shape=(2, 8, 4))
 
 
@@ -62,6 +62,25 @@ def test_every_path_is_ranked_where_onednn_runs():
             assert sorted(ranking) == sorted(products.PATHS)
     assert set(plan.timings_ms["training"][0]) == {"linear", "onednn"}
     assert plan.training_path == min(plan.timings_ms["training"][0], key=plan.timings_ms["training"][0].get)
+
+
+def test_the_training_path_is_timed_on_every_shape_by_every_path(monkeypatch):
+    seen = []
+
+    def recording(product):
+        def run(x, weight, bias):
+            seen.append((product.__name__, tuple(weight.shape)))
+            return product(x, weight, bias)
+        run.__name__ = product.__name__
+        return run
+
+    monkeypatch.setattr(kernel_timing.torch.nn.functional, "linear", recording(torch.nn.functional.linear))
+    monkeypatch.setattr(kernel_timing, "onednn_training_linear", recording(kernel_timing.onednn_training_linear))
+    shapes = ((8, 12, 4), (8, 4, 12))
+    times = kernel_timing.time_training_paths(shapes, passes=2)
+    paths = {"linear": "linear", "onednn_training_linear": "onednn"}
+    expected = {(name, (out, inner)) for name, path in paths.items() if path in times for _, out, inner in shapes}
+    assert len(expected) == 2 * len(times) and set(seen) == expected
 
 
 def test_the_plan_can_be_measured_inside_inference_mode():
@@ -137,7 +156,7 @@ def test_the_plan_says_per_row_count_whether_the_screen_pays(fresh_plans, monkey
 
 
 def test_the_plan_says_per_source_count_whether_cross_attention_by_bags_pays():
-    plan = calibrate(SMALL, evicting_bytes=2**16, passes=1, training_shape=(64, 96, 32),
+    plan = calibrate(SMALL, evicting_bytes=2**16, passes=1, training_shapes=((64, 96, 32), (64, 32, 96)),
                      cross_attention_shape=(2, 8, 4))
     assert len(plan.bags) == len(ROW_BUCKETS) and len(plan.timings_ms["cross_attention"]) == len(ROW_BUCKETS)
     for pays, timing in zip(plan.bags, plan.timings_ms["cross_attention"], strict=True):
@@ -187,7 +206,7 @@ def slow_calibration(*args, **kwargs):
     (folder / f"measured-{os.getpid()}").touch()
     time.sleep(1.0)
     return measure({"head": (512, 16), "up": (48, 16), "down": (16, 48)}, evicting_bytes=2**16, passes=1,
-                   training_shape=(64, 96, 32), cross_attention_shape=(2, 8, 4))
+                   training_shapes=((64, 96, 32), (64, 32, 96)), cross_attention_shape=(2, 8, 4))
 calibration.calibrate = slow_calibration
 (folder / f"ready-{os.getpid()}").touch()
 deadline = time.monotonic() + 120

@@ -17,8 +17,10 @@ from warmseq.modeling.screening import ScreenedArgmax
 from warmseq.modeling.training_products import onednn_training_linear
 
 EVICTING_BYTES = 64 * 2**20  # twice this machine's L3, and most servers' L3 slices: weights come from memory
-# A training step's representative product, forward and backward: MiniLM's feed-forward over 16 x 64 tokens.
-TRAINING_SHAPE = (1024, 1536, 384)  # (rows, out, in)
+# A training step's representative products, forward and backward: MiniLM's feed-forward over 16 x 64 tokens,
+# both ways (on a Zen 4 EPYC oneDNN led by 1.12x on the first and 1.25-1.31x on the second, and a measurement
+# of the first alone once read a tie and kept F.linear, whose whole training steps were 1.16x slower there).
+TRAINING_SHAPES = ((1024, 1536, 384), (1024, 384, 1536))  # (rows, out, in) each
 # A decode step's cross-attention per source, (heads, src_len, head_dim): MiniLM's over 128-token sources.
 CROSS_ATTENTION_SHAPE = (12, 128, 32)
 # Bags are taken where they beat `bmm` by a tenth: inside a step their extra small ops cost more than in the
@@ -28,7 +30,7 @@ BAGS_MARGIN = 0.9
 
 def calibrate(shapes: dict[str, tuple[int, int]] = SHAPES, buckets: tuple[int, ...] = ROW_BUCKETS,
               evicting_bytes: int = EVICTING_BYTES, passes: int = 3,
-              training_shape: tuple[int, int, int] = TRAINING_SHAPE,
+              training_shapes: tuple[tuple[int, int, int], ...] = TRAINING_SHAPES,
               cross_attention_shape: tuple[int, int, int] = CROSS_ATTENTION_SHAPE) -> KernelPlan:
     """Time every applicable path per kind and bucket (best of `passes`), and rank them."""
     rankings: dict[str, list[list[str]]] = {}
@@ -42,7 +44,7 @@ def calibrate(shapes: dict[str, tuple[int, int]] = SHAPES, buckets: tuple[int, .
                 times = time_paths(weights, torch.randn(rows, in_features), passes)
                 timings[kind].append({path: round(ms, 4) for path, ms in times.items()})
                 rankings[kind].append(sorted(times, key=times.__getitem__))
-    training = time_training_paths(training_shape, passes)
+    training = time_training_paths(training_shapes, passes)
     timings["training"] = [{path: round(ms, 4) for path, ms in training.items()}]
     screening = time_screening(shapes["head"], buckets, evicting_bytes, passes)
     timings["screening"] = [{"screened": round(screened, 4), "row_max": round(row_maximum, 4)}
@@ -120,19 +122,23 @@ def time_paths(weights: list[torch.Tensor], x: torch.Tensor, passes: int) -> dic
     return {path: best[path] / len(calls[path]) * 1000 for path in calls}
 
 
-def time_training_paths(shape: tuple[int, int, int], passes: int) -> dict[str, float]:
-    """Milliseconds per forward + backward of one product of `shape` (rows, out, in), by training path."""
+def time_training_paths(shapes: tuple[tuple[int, int, int], ...], passes: int) -> dict[str, float]:
+    """Milliseconds per forward + backward of one product of each of `shapes` (rows, out, in) in turn, by
+    training path."""
     # the plan is often first asked for inside generate(), under inference mode
     with torch.inference_mode(False), torch.enable_grad():
-        rows, out_features, in_features = shape
-        x = torch.randn(rows, in_features, requires_grad=True)
-        weight = torch.randn(out_features, in_features, requires_grad=True)
-        grad = torch.randn(rows, out_features)
+        operands = [(torch.randn(rows, in_features, requires_grad=True),
+                     torch.randn(out_features, in_features, requires_grad=True), torch.randn(rows, out_features))
+                    for rows, out_features, in_features in shapes]  # (x, weight, the output's gradient) each
         products = {"linear": torch.nn.functional.linear}
         if has_onednn():
             products["onednn"] = onednn_training_linear
-        runs = {path: lambda product=product: product(x, weight, None).backward(grad)
-                for path, product in products.items()}
+
+        def run(product: Callable[..., torch.Tensor]) -> None:
+            for x, weight, grad in operands:
+                product(x, weight, None).backward(grad)
+
+        runs = {path: lambda product=product: run(product) for path, product in products.items()}
         return {path: seconds * 1000 for path, seconds in best_of_passes(runs, passes).items()}
 
 
